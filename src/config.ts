@@ -1,0 +1,244 @@
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Cron } from 'croner'
+import { ConfigError } from './errors.js'
+
+/** Every source coinpipe knows by name. */
+export const SOURCE_NAMES = ['coingecko', 'coinpaprika', 'csv'] as const
+export type SourceName = (typeof SOURCE_NAMES)[number]
+/** Sources a record can carry: the ETL sources plus manual entry over the API. */
+export const RECORD_SOURCES = [...SOURCE_NAMES, 'manual'] as const
+export type RecordSource = (typeof RECORD_SOURCES)[number]
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** The root of the installed package, where the bundled sample data lives. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const SAMPLE_CSV = resolve(PACKAGE_ROOT, 'data/sample-prices.csv')
+
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string }
+
+export interface Config {
+  readonly database: DatabaseConfig
+  readonly http: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number }
+  readonly api: { readonly keys: readonly string[]; readonly readKeysRequired: boolean }
+  readonly sources: {
+    readonly enabled: readonly SourceName[]
+    readonly csv: { readonly paths: readonly string[]; readonly batchRows: number }
+    readonly coingecko: { readonly baseUrl: string; readonly apiKey: string | undefined }
+    readonly coinpaprika: { readonly baseUrl: string; readonly apiKey: string | undefined }
+  }
+  readonly etl: {
+    /** Cron pattern per source, or `off`. */
+    readonly schedules: Readonly<Record<SourceName, string>>
+    readonly runOnStart: boolean
+    /** A `running` run whose heartbeat is older than this is considered dead. */
+    readonly staleRunAfterMs: number
+  }
+  readonly redisUrl: string | undefined
+  readonly logLevel: LogLevel
+}
+
+/** Variables whose values may hold credentials and are never echoed back. */
+const SECRET_VARIABLES = /KEY|DATABASE_URL|REDIS_URL/
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/**
+ * Reads the configuration from `env` (the process environment plus `.env`, by default) and
+ * validates all of it at once: one `ConfigError` names every bad variable.
+ */
+export function loadConfig(env: Env = readProcessEnv()): Config {
+  const problems: string[] = []
+  const read = <T>(name: string, fallback: string, parse: (raw: string) => T, expects: string): T => {
+    const raw = env[name]?.trim()
+    const value = raw === undefined || raw === '' ? fallback : raw
+    try {
+      return parse(value)
+    } catch {
+      const shown = SECRET_VARIABLES.test(name) ? '' : `=${JSON.stringify(raw)}`
+      problems.push(`${name}${shown} is invalid: expected ${expects}`)
+      return parse(fallback)
+    }
+  }
+  const optional = (name: string): string | undefined => {
+    const raw = env[name]?.trim()
+    return raw === undefined || raw === '' ? undefined : raw
+  }
+
+  const database = read(
+    'DATABASE_URL',
+    'sqlite:data/coinpipe.db',
+    parseDatabaseUrl,
+    'sqlite:<path>, sqlite::memory: or postgres://…',
+  )
+  const host = read('HOST', '127.0.0.1', parseHost, 'a host name or IP address')
+  const port = read('PORT', '8080', (v) => parseInteger(v, 0, 65535), 'an integer port from 0 to 65535')
+  const enabled = read(
+    'SOURCES',
+    SOURCE_NAMES.join(','),
+    parseSources,
+    `a comma-separated subset of ${SOURCE_NAMES.join(', ')}`,
+  )
+  const csvPaths = read('CSV_PATHS', SAMPLE_CSV, parseList, 'comma-separated file paths or globs')
+  const batchRows = read(
+    'CSV_BATCH_ROWS',
+    '5000',
+    (v) => parseInteger(v, 1, 1_000_000),
+    'an integer from 1 to 1000000',
+  )
+  const coingeckoUrl = read(
+    'COINGECKO_BASE_URL',
+    'https://api.coingecko.com/api/v3',
+    parseHttpUrl,
+    'an http(s) URL',
+  )
+  const coinpaprikaUrl = read(
+    'COINPAPRIKA_BASE_URL',
+    'https://api.coinpaprika.com/v1',
+    parseHttpUrl,
+    'an http(s) URL',
+  )
+  const defaultSchedule = read('ETL_SCHEDULE', '*/10 * * * *', parseSchedule, 'a cron pattern or "off"')
+  const schedules = Object.fromEntries(
+    SOURCE_NAMES.map((source) => {
+      const name = `ETL_SCHEDULE_${source.toUpperCase()}`
+      return [source, read(name, defaultSchedule, parseSchedule, 'a cron pattern or "off"')]
+    }),
+  ) as Record<SourceName, string>
+  const runOnStart = read('ETL_RUN_ON_START', 'true', parseBoolean, 'true or false')
+  const staleRunAfterMs = read(
+    'ETL_STALE_RUN_AFTER_MS',
+    '600000',
+    (v) => parseInteger(v, 1000, 86_400_000),
+    'milliseconds from 1000 to 86400000',
+  )
+  const keys = read('API_KEYS', '', parseApiKeys, 'comma-separated keys of at least 16 characters')
+  const readKeysRequired = read('API_READ_KEYS_REQUIRED', 'false', parseBoolean, 'true or false')
+  const bodyLimitBytes = read(
+    'API_BODY_LIMIT_BYTES',
+    '65536',
+    (v) => parseInteger(v, 1024, 10_485_760),
+    'bytes from 1024 to 10485760',
+  )
+  const redisUrl = read(
+    'REDIS_URL',
+    '',
+    (v) => (v === '' ? undefined : parseRedisUrl(v)),
+    'a redis:// or rediss:// URL',
+  )
+  const logLevel = read(
+    'LOG_LEVEL',
+    'info',
+    (v) => parseEnum(v.toLowerCase(), LOG_LEVELS),
+    LOG_LEVELS.join(', '),
+  )
+  if (readKeysRequired && keys.length === 0)
+    problems.push('API_READ_KEYS_REQUIRED=true needs API_KEYS to be set')
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return deepFreeze({
+    database,
+    http: { host, port, bodyLimitBytes },
+    api: { keys, readKeysRequired },
+    sources: {
+      enabled,
+      csv: { paths: csvPaths, batchRows },
+      coingecko: { baseUrl: coingeckoUrl, apiKey: optional('COINGECKO_API_KEY') },
+      coinpaprika: { baseUrl: coinpaprikaUrl, apiKey: optional('COINPAPRIKA_API_KEY') },
+    },
+    etl: { schedules, runOnStart, staleRunAfterMs },
+    redisUrl,
+    logLevel,
+  })
+}
+
+function readProcessEnv(): Env {
+  // Node ≥ 20.12 reads .env natively; values already in the environment win.
+  if (existsSync('.env')) process.loadEnvFile('.env')
+  return process.env
+}
+
+export function parseDatabaseUrl(value: string): DatabaseConfig {
+  if (value.startsWith('sqlite:')) {
+    const path = value.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (path === '') throw new Error('empty sqlite path')
+    return { kind: 'sqlite', url: value, path: path === ':memory:' ? path : resolve(path) }
+  }
+  const url = new URL(value)
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new Error('unsupported protocol')
+  if (url.pathname.length <= 1) throw new Error('missing database name')
+  return { kind: 'postgres', url: value }
+}
+
+function parseHost(value: string): string {
+  if (!/^[\w.:[\]-]+$/.test(value)) throw new Error('bad host')
+  return value
+}
+
+function parseInteger(value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value)) throw new Error('not an integer')
+  const n = Number(value)
+  if (n < min || n > max) throw new Error('out of range')
+  return n
+}
+
+function parseBoolean(value: string): boolean {
+  const v = value.toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(v)) return true
+  if (['false', '0', 'no', 'off'].includes(v)) return false
+  throw new Error('not a boolean')
+}
+
+function parseList(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+}
+
+function parseEnum<T extends string>(value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new Error('not allowed')
+  return value as T
+}
+
+function parseSources(value: string): SourceName[] {
+  const list = parseList(value).map((s) => parseEnum(s.toLowerCase(), SOURCE_NAMES))
+  return [...new Set(list)]
+}
+
+function parseHttpUrl(value: string): string {
+  const url = new URL(value)
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
+  return value.replace(/\/+$/, '')
+}
+
+function parseRedisUrl(value: string): string {
+  const url = new URL(value)
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('not redis')
+  return value
+}
+
+function parseSchedule(value: string): string {
+  if (value.toLowerCase() === 'off') return 'off'
+  new Cron(value, { paused: true }).stop()
+  return value
+}
+
+function parseApiKeys(value: string): string[] {
+  const keys = parseList(value)
+  if (keys.some((key) => key.length < 16)) throw new Error('key too short')
+  return keys
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}

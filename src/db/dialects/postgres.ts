@@ -1,0 +1,106 @@
+import pg from 'pg'
+import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely'
+import { sameMarketValues, type MarketValues } from '../../domain/record.js'
+import type { Db } from '../database.js'
+import type { Database } from '../schema.js'
+import {
+  RECORD_COLUMNS,
+  recordParams,
+  toMarketValues,
+  VALUE_COLUMNS,
+  type ExistingValuesRow,
+} from './record-columns.js'
+
+const PG_TYPES = { INT8: 20, TIMESTAMP: 1114, TIMESTAMPTZ: 1184 }
+
+/** Times come back as the same ISO strings SQLite stores; bigint ids as numbers (< 2^53). */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === PG_TYPES.INT8) return (value: string) => Number(value)
+    if (oid === PG_TYPES.TIMESTAMPTZ || oid === PG_TYPES.TIMESTAMP) return parsePgTimestamp
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown
+  },
+}
+
+/** `2024-01-31 13:45:00.123456+00` (session zone UTC) → `2024-01-31T13:45:00.123Z`. */
+function parsePgTimestamp(value: string): string {
+  const date = new Date(value.replace(' ', 'T').replace(/\+00$/, 'Z'))
+  return Number.isNaN(date.getTime()) ? value : date.toISOString()
+}
+
+const PG_ARRAY_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
+  asset_id: 'text[]',
+  source: 'text[]',
+  observed_at: 'timestamptz[]',
+  price_usd: 'float8[]',
+  market_cap_usd: 'float8[]',
+  volume_24h_usd: 'float8[]',
+  change_24h_pct: 'float8[]',
+  rank: 'int4[]',
+  circulating_supply: 'float8[]',
+  total_supply: 'float8[]',
+  max_supply: 'float8[]',
+  run_id: 'int8[]',
+  raw_batch_id: 'int8[]',
+  loaded_at: 'timestamptz[]',
+}
+
+/** PostgreSQL through a pg pool; sessions run in UTC. */
+export function openPostgres(url: string): Db {
+  const pool = new pg.Pool({ connectionString: url, max: 10, types, connectionTimeoutMillis: 5000 })
+  pool.on('connect', (client) => {
+    client.query("SET TIME ZONE 'UTC'").catch(() => undefined)
+  })
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined)
+  const kysely = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    plugins: [new CamelCasePlugin()],
+  })
+
+  return {
+    kind: 'postgres',
+    kysely,
+    /**
+     * One round trip per batch: the rows travel as column arrays through `unnest`, are inserted with
+     * ON CONFLICT DO NOTHING, and the keys that already existed come back with their stored values
+     * (the outer SELECT sees the table as it was before this statement).
+     */
+    async writeRecords(trx, rows) {
+      if (rows.length === 0) return { inserted: 0, unchanged: 0, conflicts: [] }
+      const columns: unknown[][] = RECORD_COLUMNS.map(() => new Array<unknown>(rows.length))
+      rows.forEach((row, i) =>
+        recordParams(row).forEach((value, c) => ((columns[c] as unknown[])[i] = value)),
+      )
+      const ordinals = rows.map((_, i) => i)
+      const arrays = sql.join(
+        columns.map((values, c) => sql`${values}::${sql.raw(PG_ARRAY_TYPES[RECORD_COLUMNS[c]!])}`),
+      )
+      const names = sql.raw(RECORD_COLUMNS.join(', '))
+      const existingColumns = sql.raw(VALUE_COLUMNS.map((c) => `r.${c}`).join(', '))
+      const result = await sql<ExistingValuesRow & { ord: number }>`
+        WITH input AS (
+          SELECT * FROM unnest(${ordinals}::int4[], ${arrays}) AS i(ord, ${names})
+        ), inserted AS (
+          INSERT INTO records (${names}) SELECT ${names} FROM input
+          ON CONFLICT (asset_id, source, observed_at) DO NOTHING
+          RETURNING 1
+        )
+        SELECT i.ord, ${existingColumns} FROM input i
+        JOIN records r ON r.asset_id = i.asset_id AND r.source = i.source AND r.observed_at = i.observed_at`.execute(
+        trx.withoutPlugins(),
+      )
+      const conflicts: { index: number; existing: MarketValues }[] = []
+      for (const row of result.rows) {
+        const existing = toMarketValues(row)
+        if (!sameMarketValues(existing, rows[row.ord]!)) conflicts.push({ index: row.ord, existing })
+      }
+      return {
+        inserted: rows.length - result.rows.length,
+        unchanged: result.rows.length - conflicts.length,
+        conflicts,
+      }
+    },
+    close: () => kysely.destroy(),
+  }
+}

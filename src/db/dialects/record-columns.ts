@@ -1,0 +1,65 @@
+import type { MarketValues, NewRecord } from '../../domain/record.js'
+
+/** Column order of the bulk record paths, shared by both dialects. */
+export const RECORD_COLUMNS = [
+  'asset_id',
+  'source',
+  'observed_at',
+  'price_usd',
+  'market_cap_usd',
+  'volume_24h_usd',
+  'change_24h_pct',
+  'rank',
+  'circulating_supply',
+  'total_supply',
+  'max_supply',
+  'run_id',
+  'raw_batch_id',
+  'loaded_at',
+] as const
+
+export const VALUE_COLUMNS = RECORD_COLUMNS.slice(3, 11)
+
+export function recordParams(r: NewRecord): (string | number | null)[] {
+  return [
+    r.assetId,
+    r.source,
+    r.observedAt,
+    r.priceUsd,
+    r.marketCapUsd,
+    r.volume24hUsd,
+    r.change24hPct,
+    r.rank,
+    r.circulatingSupply,
+    r.totalSupply,
+    r.maxSupply,
+    r.runId,
+    r.rawBatchId,
+    r.loadedAt,
+  ]
+}
+
+/** Stored market values as both drivers return them (snake_case, numbers or null). */
+export interface ExistingValuesRow {
+  price_usd: number | null
+  market_cap_usd: number | null
+  volume_24h_usd: number | null
+  change_24h_pct: number | null
+  rank: number | null
+  circulating_supply: number | null
+  total_supply: number | null
+  max_supply: number | null
+}
+
+export function toMarketValues(row: ExistingValuesRow): MarketValues {
+  return {
+    priceUsd: row.price_usd,
+    marketCapUsd: row.market_cap_usd,
+    volume24hUsd: row.volume_24h_usd,
+    change24hPct: row.change_24h_pct,
+    rank: row.rank,
+    circulatingSupply: row.circulating_supply,
+    totalSupply: row.total_supply,
+    maxSupply: row.max_supply,
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
+import { CamelCasePlugin, Kysely, SqliteDialect } from 'kysely'
+import { sameMarketValues, type MarketValues, type NewRecord } from '../../domain/record.js'
+import type { Db, RecordWriteOutcome } from '../database.js'
+import type { Database } from '../schema.js'
+import {
+  RECORD_COLUMNS,
+  recordParams,
+  toMarketValues,
+  VALUE_COLUMNS,
+  type ExistingValuesRow,
+} from './record-columns.js'
+
+/**
+ * SQLite through better-sqlite3 in WAL mode. Kysely's SQLite driver holds one connection, so the
+ * prepared statements below run on that same connection and join whatever transaction is open.
+ */
+export function openSqlite(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const raw = new SqliteDatabase(path)
+  raw.pragma('journal_mode = WAL')
+  raw.pragma('synchronous = NORMAL')
+  raw.pragma('foreign_keys = ON')
+  raw.pragma('busy_timeout = 5000')
+  const kysely = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: raw }),
+    plugins: [new CamelCasePlugin()],
+  })
+
+  // Prepared on first use: the table exists only once migrations have run.
+  let statements: ReturnType<typeof prepareRecordStatements> | undefined
+
+  return {
+    kind: 'sqlite',
+    kysely,
+    writeRecords(_trx, rows) {
+      let inserted = 0
+      let unchanged = 0
+      const conflicts: { index: number; existing: MarketValues }[] = []
+      const { insert, findValues } = (statements ??= prepareRecordStatements(raw))
+      rows.forEach((row: NewRecord, index) => {
+        if (insert.run(recordParams(row)).changes === 1) {
+          inserted++
+          return
+        }
+        const found = findValues.get(row.assetId, row.source, row.observedAt)
+        const existing = found ? toMarketValues(found) : undefined
+        if (existing && !sameMarketValues(existing, row)) conflicts.push({ index, existing })
+        else unchanged++
+      })
+      return Promise.resolve<RecordWriteOutcome>({ inserted, unchanged, conflicts })
+    },
+    close: () => kysely.destroy(),
+  }
+}
+
+function prepareRecordStatements(raw: SqliteDatabase.Database) {
+  return {
+    insert: raw.prepare(
+      `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})
+       ON CONFLICT (asset_id, source, observed_at) DO NOTHING`,
+    ),
+    findValues: raw.prepare<[string, string, string], ExistingValuesRow>(
+      `SELECT ${VALUE_COLUMNS.join(', ')} FROM records WHERE asset_id = ? AND source = ? AND observed_at = ?`,
+    ),
+  }
+}

@@ -1,0 +1,82 @@
+import type { Kysely } from 'kysely'
+import { NotFoundError } from '../../errors.js'
+import type { Database, RawBatchRow } from '../schema.js'
+
+export async function insertRawBatch(
+  db: Kysely<Database>,
+  batch: {
+    runId: number | null
+    source: string
+    stream: string
+    payload: string
+    payloadSha256: string
+    meta: string
+    cursorBefore: string | null
+    cursorAfter: string | null
+    rowCount: number
+    createdAt: string
+  },
+): Promise<number> {
+  const row = await db
+    .insertInto('rawBatches')
+    .values({ ...batch, status: 'pending' })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return row.id
+}
+
+export async function markBatchLoaded(
+  db: Kysely<Database>,
+  batchId: number,
+  loadedAt: string,
+): Promise<void> {
+  await db
+    .updateTable('rawBatches')
+    .set({ status: 'loaded', loadedAt, errorCode: null, errorMessage: null })
+    .where('id', '=', batchId)
+    .execute()
+}
+
+export async function markBatchFailed(
+  db: Kysely<Database>,
+  batchId: number,
+  errorCode: string,
+  errorMessage: string,
+): Promise<void> {
+  await db
+    .updateTable('rawBatches')
+    .set({ status: 'failed', errorCode, errorMessage })
+    .where('id', '=', batchId)
+    .execute()
+}
+
+/** Batches a dead run left half-done: they never committed, so they are failed and replayable. */
+export async function failPendingBatchesOfRun(
+  db: Kysely<Database>,
+  runId: number,
+  errorCode: string,
+  errorMessage: string,
+): Promise<void> {
+  await db
+    .updateTable('rawBatches')
+    .set({ status: 'failed', errorCode, errorMessage })
+    .where('runId', '=', runId)
+    .where('status', '=', 'pending')
+    .execute()
+}
+
+export async function getRawBatch(db: Kysely<Database>, batchId: number): Promise<RawBatchRow> {
+  const row = await db.selectFrom('rawBatches').selectAll().where('id', '=', batchId).executeTakeFirst()
+  if (!row) throw new NotFoundError('raw batch', batchId)
+  return row
+}
+
+export async function listFailedBatchIds(db: Kysely<Database>): Promise<number[]> {
+  const rows = await db
+    .selectFrom('rawBatches')
+    .select('id')
+    .where('status', '=', 'failed')
+    .orderBy('id')
+    .execute()
+  return rows.map((r) => r.id)
+}

@@ -1,0 +1,33 @@
+import type { Kysely } from 'kysely'
+import type { Database, NewRejection, RejectionRow } from '../schema.js'
+
+export async function insertRejections(
+  db: Kysely<Database>,
+  rejections: readonly NewRejection[],
+): Promise<void> {
+  // Chunked to stay under SQLite's bound-parameter limit.
+  for (let i = 0; i < rejections.length; i += 500) {
+    await db
+      .insertInto('rejections')
+      .values(rejections.slice(i, i + 500))
+      .execute()
+  }
+}
+
+export interface RejectionFilter {
+  readonly runId?: number
+  readonly source?: string
+  readonly rawBatchId?: number
+  /** Keyset: rows with a smaller id than this (newest first). */
+  readonly beforeId?: number
+  readonly limit: number
+}
+
+export function listRejections(db: Kysely<Database>, filter: RejectionFilter): Promise<RejectionRow[]> {
+  let query = db.selectFrom('rejections').selectAll().orderBy('id', 'desc').limit(filter.limit)
+  if (filter.runId !== undefined) query = query.where('runId', '=', filter.runId)
+  if (filter.source !== undefined) query = query.where('source', '=', filter.source)
+  if (filter.rawBatchId !== undefined) query = query.where('rawBatchId', '=', filter.rawBatchId)
+  if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId)
+  return query.execute()
+}

@@ -1,0 +1,142 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
+
+/**
+ * The one source of table types. Tables are snake_case in SQL; Kysely's CamelCasePlugin maps
+ * them to the camelCase seen here. Times are ISO 8601 UTC strings on every dialect.
+ */
+export interface Database {
+  assets: AssetTable
+  assetAliases: AssetAliasTable
+  records: RecordTable
+  rawBatches: RawBatchTable
+  etlRuns: EtlRunTable
+  checkpoints: CheckpointTable
+  rejections: RejectionTable
+  schemaChanges: SchemaChangeTable
+}
+
+type Id = Generated<number>
+type CreatedAt = ColumnType<string, string, never>
+
+export interface AssetTable {
+  id: string
+  symbol: string
+  name: string
+  createdAt: CreatedAt
+}
+
+export type AliasMethod = 'override' | 'contract' | 'id' | 'symbol_name' | 'symbol_price' | 'new'
+
+export interface AssetAliasTable {
+  source: string
+  sourceAssetId: string
+  assetId: string
+  method: AliasMethod
+  confidence: number
+  createdAt: CreatedAt
+}
+
+export interface RecordTable {
+  id: Id
+  assetId: string
+  source: string
+  observedAt: string
+  priceUsd: number | null
+  marketCapUsd: number | null
+  volume24hUsd: number | null
+  change24hPct: number | null
+  rank: number | null
+  circulatingSupply: number | null
+  totalSupply: number | null
+  maxSupply: number | null
+  runId: number | null
+  rawBatchId: number | null
+  loadedAt: string
+}
+export type RecordRow = Selectable<RecordTable>
+
+export type RawBatchStatus = 'pending' | 'loaded' | 'failed'
+
+export interface RawBatchTable {
+  id: Id
+  runId: number | null
+  source: string
+  stream: string
+  status: RawBatchStatus
+  /** The payload exactly as received (a page of JSON, a chunk of CSV text). */
+  payload: string
+  payloadSha256: string
+  /** JSON: what the transform needs besides the payload (CSV header, first line, file). */
+  meta: string
+  /** JSON cursors: the stream checkpoint before and after this batch. */
+  cursorBefore: string | null
+  cursorAfter: string | null
+  rowCount: number
+  errorCode: string | null
+  errorMessage: string | null
+  createdAt: CreatedAt
+  loadedAt: string | null
+}
+export type RawBatchRow = Selectable<RawBatchTable>
+
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed'
+export type RunTrigger = 'cli' | 'api' | 'schedule' | 'start' | 'replay'
+
+export interface EtlRunTable {
+  id: Id
+  source: string
+  trigger: RunTrigger
+  status: RunStatus
+  /** `host:pid` of the process running it, to tell a live run from an orphan. */
+  owner: string
+  startedAt: string
+  heartbeatAt: string
+  finishedAt: string | null
+  durationMs: number | null
+  batches: ColumnType<number, number | undefined, number>
+  extracted: ColumnType<number, number | undefined, number>
+  loaded: ColumnType<number, number | undefined, number>
+  unchanged: ColumnType<number, number | undefined, number>
+  rejected: ColumnType<number, number | undefined, number>
+  errorCode: string | null
+  errorMessage: string | null
+  /** JSON object stream → cursor. */
+  checkpointBefore: string | null
+  checkpointAfter: string | null
+}
+export type EtlRunRow = Selectable<EtlRunTable>
+
+export interface CheckpointTable {
+  source: string
+  stream: string
+  /** JSON, owned by the stream that wrote it. */
+  cursor: string
+  runId: number | null
+  updatedAt: string
+}
+
+export interface RejectionTable {
+  id: Id
+  runId: number | null
+  rawBatchId: number | null
+  source: string
+  line: number | null
+  reasonCode: string
+  message: string
+  raw: string | null
+  createdAt: CreatedAt
+}
+export type RejectionRow = Selectable<RejectionTable>
+export type NewRejection = Insertable<RejectionTable>
+
+export interface SchemaChangeTable {
+  id: Id
+  source: string
+  stream: string
+  field: string
+  change: 'added' | 'removed' | 'retyped' | 'renamed'
+  detail: string
+  runId: number | null
+  rawBatchId: number | null
+  detectedAt: string
+}

@@ -1,0 +1,100 @@
+import type { Db } from '../db/database.js'
+import { findCheckpoint, saveCheckpoint } from '../db/repositories/checkpoint-repository.js'
+import { markBatchFailed, markBatchLoaded } from '../db/repositories/raw-batch-repository.js'
+import { insertRejections } from '../db/repositories/rejection-repository.js'
+import { addRunCounts, type RunCounts } from '../db/repositories/run-repository.js'
+import { describeDifference } from '../domain/record.js'
+import type { AppError } from '../errors.js'
+import type { RowRejection } from '../sources/source.js'
+import { where, type PreparedBatch } from './transform.js'
+
+export interface LoadTarget {
+  readonly source: string
+  readonly conflictCode: string
+  readonly stream: string
+  readonly runId: number
+  readonly rawBatchId: number
+  readonly extracted: number
+  /** The stream checkpoint once this batch is in, or null to leave it alone. */
+  readonly cursorAfter: string | null
+  /** Move the checkpoint only if it still stands here (a replay must never rewind a stream). */
+  readonly onlyIfCheckpointIs?: string | null
+  readonly now: string
+}
+
+/**
+ * Load: the batch's records, its rejections, the stream checkpoint, the batch status and the run's
+ * counts commit in one transaction, so a crash replays at most this batch and nothing doubles.
+ */
+export function loadBatch(db: Db, target: LoadTarget, batch: PreparedBatch): Promise<RunCounts> {
+  return db.kysely.transaction().execute(async (trx) => {
+    const outcome = await db.writeRecords(trx, batch.records)
+    const conflicts: RowRejection[] = outcome.conflicts.map(({ index, existing }) => {
+      const observation = batch.observations[index]!
+      const record = batch.records[index]!
+      return {
+        line: observation.line,
+        reasonCode: target.conflictCode,
+        message: `${where(observation)}: ${record.assetId} at ${record.observedAt} is already stored with other values (${describeDifference(existing, record)}); the stored record is kept`,
+        raw: observation.raw,
+      }
+    })
+    const rejections = [...batch.rejections, ...conflicts]
+    await insertRejections(
+      trx,
+      rejections.map((r) => ({
+        ...r,
+        runId: target.runId,
+        rawBatchId: target.rawBatchId,
+        source: target.source,
+        createdAt: target.now,
+      })),
+    )
+    if (
+      target.cursorAfter !== null &&
+      (target.onlyIfCheckpointIs === undefined ||
+        (await findCheckpoint(trx, target.source, target.stream)) ===
+          (target.onlyIfCheckpointIs ?? undefined))
+    ) {
+      await saveCheckpoint(trx, {
+        source: target.source,
+        stream: target.stream,
+        cursor: target.cursorAfter,
+        runId: target.runId,
+        updatedAt: target.now,
+      })
+    }
+    await markBatchLoaded(trx, target.rawBatchId, target.now)
+    const counts: RunCounts = {
+      batches: 1,
+      extracted: target.extracted,
+      loaded: outcome.inserted,
+      unchanged: outcome.unchanged + batch.duplicates,
+      rejected: rejections.length,
+    }
+    await addRunCounts(trx, target.runId, counts, target.now)
+    return counts
+  })
+}
+
+/** A batch whose payload cannot be transformed at all: kept raw as `failed`, and the stream moves past it. */
+export function skipFailedBatch(db: Db, target: LoadTarget, error: AppError): Promise<void> {
+  return db.kysely.transaction().execute(async (trx) => {
+    await markBatchFailed(trx, target.rawBatchId, error.code, error.message)
+    if (target.cursorAfter !== null) {
+      await saveCheckpoint(trx, {
+        source: target.source,
+        stream: target.stream,
+        cursor: target.cursorAfter,
+        runId: target.runId,
+        updatedAt: target.now,
+      })
+    }
+    await addRunCounts(
+      trx,
+      target.runId,
+      { batches: 1, extracted: target.extracted, loaded: 0, unchanged: 0, rejected: 0 },
+      target.now,
+    )
+  })
+}

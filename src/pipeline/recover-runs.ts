@@ -1,0 +1,39 @@
+import { hostname } from 'node:os'
+import { failPendingBatchesOfRun } from '../db/repositories/raw-batch-repository.js'
+import { listRunningRuns, markRunInterrupted } from '../db/repositories/run-repository.js'
+import type { EtlRunRow } from '../db/schema.js'
+import type { PipelineContext } from './pipeline-context.js'
+
+/**
+ * Marks runs left `running` by a process that is gone as failed with `RUN_INTERRUPTED`, and their
+ * uncommitted batches as failed (raw kept, replayable). Their sources resume from their checkpoints.
+ * A run is dead when its owner process on this host no longer exists, or its heartbeat is stale.
+ */
+export async function recoverInterruptedRuns(ctx: PipelineContext): Promise<number> {
+  let recovered = 0
+  for (const run of await listRunningRuns(ctx.db.kysely)) {
+    if (isAlive(run, ctx.staleRunAfterMs)) continue
+    const message = `run was left running by ${run.owner}, which stopped without finishing it`
+    await markRunInterrupted(ctx.db.kysely, run, message)
+    await failPendingBatchesOfRun(ctx.db.kysely, run.id, 'RUN_INTERRUPTED', message)
+    ctx.log.warn({ runId: run.id, source: run.source, owner: run.owner }, 'interrupted run marked failed')
+    recovered++
+  }
+  return recovered
+}
+
+function isAlive(run: EtlRunRow, staleAfterMs: number): boolean {
+  if (Date.now() - Date.parse(run.heartbeatAt) > staleAfterMs) return false
+  const separator = run.owner.lastIndexOf(':')
+  const host = run.owner.slice(0, separator)
+  const pid = Number(run.owner.slice(separator + 1))
+  if (host !== hostname()) return true
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -1,0 +1,197 @@
+import { findCheckpoint } from '../db/repositories/checkpoint-repository.js'
+import { markBatchFailed } from '../db/repositories/raw-batch-repository.js'
+import { finishRun, insertRun, type RunCounts } from '../db/repositories/run-repository.js'
+import type { EtlRunRow, RunStatus, RunTrigger } from '../db/schema.js'
+import { AppError, errorCode, errorMessage, RunAlreadyRunningError } from '../errors.js'
+import type { AssetCache } from '../identity/resolve-assets.js'
+import type { Source, Stream, StreamCursor } from '../sources/source.js'
+import { storeRawBatch } from './extract.js'
+import { loadBatch, skipFailedBatch } from './load.js'
+import { nowIso, RUN_OWNER, type PipelineContext } from './pipeline-context.js'
+import { recoverInterruptedRuns } from './recover-runs.js'
+import { prepareBatch } from './transform.js'
+
+export interface RunProgress extends RunCounts {
+  readonly stream: string
+}
+
+export interface RunOptions {
+  readonly trigger: RunTrigger
+  /** CSV only: these files instead of the configured ones. */
+  readonly files?: readonly string[]
+  /** Aborting stops after the batch in flight has committed. */
+  readonly signal?: AbortSignal
+  readonly onProgress?: (progress: RunProgress) => void
+}
+
+/**
+ * Runs one source end to end: every stream from its checkpoint, batch by batch, raw first, each
+ * batch committed with its checkpoint. Never throws for a data or upstream problem: the run row
+ * says how it ended. Throws only when the run cannot start (`RunAlreadyRunningError`) or the
+ * database itself is gone.
+ */
+export async function runSource(
+  ctx: PipelineContext,
+  sourceName: string,
+  options: RunOptions,
+): Promise<EtlRunRow> {
+  const source = ctx.sources.get(sourceName)
+  const startedMs = Date.now()
+  const run = await startRun(ctx, source.name, options.trigger)
+  const log = ctx.log.child({ runId: run.id, source: source.name })
+  log.info({ trigger: options.trigger }, 'run started')
+
+  const signal = options.signal ?? new AbortController().signal
+  const before: Record<string, StreamCursor | null> = {}
+  const checkpoints: Record<string, StreamCursor | null> = {}
+  let failedBatches = 0
+  let failure: unknown
+  try {
+    for (const stream of await source.streams({ files: options.files })) {
+      if (signal.aborted) break
+      failedBatches += await runStream(
+        ctx,
+        source,
+        stream,
+        run.id,
+        { before, checkpoints },
+        signal,
+        options.onProgress,
+      )
+    }
+  } catch (error) {
+    failure = error
+  }
+
+  const status: Exclude<RunStatus, 'running'> = failure
+    ? 'failed'
+    : failedBatches > 0 || signal.aborted
+      ? 'partial'
+      : 'succeeded'
+  const [code, message] = failure
+    ? [errorCode(failure), errorMessage(failure)]
+    : failedBatches > 0
+      ? [
+          'BATCH_FAILED',
+          `${failedBatches} batch(es) failed to transform; their raw payloads are kept for replay`,
+        ]
+      : signal.aborted
+        ? ['RUN_CANCELLED', 'stopped on request after the batch in flight committed']
+        : [null, null]
+  if (failure && !(failure instanceof AppError))
+    log.error({ err: failure }, 'run crashed on an unexpected error')
+  const finished = await finishRun(ctx.db.kysely, run.id, {
+    status,
+    finishedAt: nowIso(ctx),
+    durationMs: Date.now() - startedMs,
+    errorCode: code,
+    errorMessage: message,
+    checkpointBefore: JSON.stringify(before),
+    checkpointAfter: JSON.stringify(checkpoints),
+  })
+  log[status === 'failed' ? 'error' : 'info'](
+    {
+      status,
+      loaded: finished.loaded,
+      unchanged: finished.unchanged,
+      rejected: finished.rejected,
+      durationMs: finished.durationMs,
+      errorCode: code,
+    },
+    'run finished',
+  )
+  return finished
+}
+
+async function startRun(ctx: PipelineContext, source: string, trigger: RunTrigger): Promise<EtlRunRow> {
+  const start = () =>
+    insertRun(ctx.db.kysely, {
+      source,
+      trigger,
+      owner: RUN_OWNER,
+      startedAt: nowIso(ctx),
+      checkpointBefore: null,
+    })
+  try {
+    return await start()
+  } catch (error) {
+    // The run in the way may belong to a process that died: clear it and try once more.
+    if (!(error instanceof RunAlreadyRunningError) || (await recoverInterruptedRuns(ctx)) === 0) throw error
+    return start()
+  }
+}
+
+/** Returns how many batches failed to transform (kept raw for replay; the stream moves on). */
+async function runStream(
+  ctx: PipelineContext,
+  source: Source,
+  stream: Stream,
+  runId: number,
+  { before, checkpoints }: Record<'before' | 'checkpoints', Record<string, StreamCursor | null>>,
+  signal: AbortSignal,
+  onProgress: RunOptions['onProgress'],
+): Promise<number> {
+  const log = ctx.log.child({ runId, source: source.name, stream: stream.name })
+  let cursor = (await findCheckpoint(ctx.db.kysely, source.name, stream.name)) ?? null
+  checkpoints[stream.name] = cursor === null ? null : (JSON.parse(cursor) as StreamCursor)
+  before[stream.name] = checkpoints[stream.name] ?? null
+  const cache: AssetCache = new Map()
+  const totals = { batches: 0, extracted: 0, loaded: 0, unchanged: 0, rejected: 0 }
+  let failed = 0
+  for await (const batch of stream.extract(checkpoints[stream.name] ?? undefined, signal)) {
+    const now = nowIso(ctx)
+    const cursorAfter = JSON.stringify(batch.cursorAfter)
+    const rawBatchId = await storeRawBatch(
+      ctx.db.kysely,
+      { runId, source: source.name, stream: stream.name, cursorBefore: cursor, now },
+      batch,
+    )
+    const batchLog = log.child({ batchId: rawBatchId })
+    let prepared
+    try {
+      prepared = await prepareBatch(
+        ctx.db.kysely,
+        source,
+        stream.name,
+        batch,
+        { runId, rawBatchId, loadedAt: now },
+        cache,
+      )
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error
+      // The payload is unusable as a whole: keep it for replay and move past it.
+      failed++
+      batchLog.warn({ errorCode: error.code, err: error }, 'batch failed to transform')
+      await skipFailedBatch(ctx.db, { ...target(), extracted: batch.rowCount }, error)
+      cursor = cursorAfter
+      checkpoints[stream.name] = batch.cursorAfter
+      continue
+    }
+    try {
+      const counts = await loadBatch(ctx.db, { ...target(), extracted: batch.rowCount }, prepared)
+      for (const key of Object.keys(totals) as (keyof RunCounts)[]) totals[key] += counts[key]
+      batchLog.debug({ ...counts }, 'batch loaded')
+    } catch (error) {
+      await markBatchFailed(ctx.db.kysely, rawBatchId, errorCode(error), errorMessage(error)).catch(
+        () => undefined,
+      )
+      throw error
+    }
+    cursor = cursorAfter
+    checkpoints[stream.name] = batch.cursorAfter
+    onProgress?.({ stream: stream.name, ...totals })
+
+    function target() {
+      return {
+        source: source.name,
+        conflictCode: source.conflictCode,
+        stream: stream.name,
+        runId,
+        rawBatchId,
+        cursorAfter,
+        now,
+      }
+    }
+  }
+  return failed
+}

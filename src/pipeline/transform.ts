@@ -1,0 +1,88 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/schema.js'
+import { describeDifference, recordKey, type NewRecord } from '../domain/record.js'
+import { resolveAssets, type AssetCache } from '../identity/resolve-assets.js'
+import type {
+  ExtractedBatch,
+  RawPayload,
+  RowRejection,
+  Source,
+  SourceObservation,
+} from '../sources/source.js'
+
+/** A batch ready to load: records unique by natural key, aligned with the observations they came from. */
+export interface PreparedBatch {
+  readonly records: readonly NewRecord[]
+  readonly observations: readonly SourceObservation[]
+  readonly rejections: readonly RowRejection[]
+  /** Rows that repeated an earlier row of the batch with the same values. */
+  readonly duplicates: number
+}
+
+/**
+ * Transform: parse and normalize through the source (pure), resolve each asset, and collapse rows
+ * that share a natural key: identical ones silently, differing ones as the source's conflict.
+ */
+export async function prepareBatch(
+  db: Kysely<Database>,
+  source: Source,
+  stream: string,
+  batch: RawPayload & Pick<ExtractedBatch, 'parsed'>,
+  provenance: { runId: number | null; rawBatchId: number; loadedAt: string },
+  cache: AssetCache,
+): Promise<PreparedBatch> {
+  const { observations, rejections } = source.transform(stream, batch)
+  await resolveAssets(
+    db,
+    source.name,
+    observations.map((o) => o.asset),
+    cache,
+    provenance.loadedAt,
+  )
+
+  const firstByKey = new Map<string, number>()
+  const records: NewRecord[] = []
+  const kept: SourceObservation[] = []
+  const rejected: RowRejection[] = [...rejections]
+  let duplicates = 0
+  for (const observation of observations) {
+    const record: NewRecord = {
+      assetId: cache.get(observation.asset.sourceAssetId)!,
+      source: source.name,
+      observedAt: observation.observedAt,
+      priceUsd: observation.priceUsd,
+      marketCapUsd: observation.marketCapUsd,
+      volume24hUsd: observation.volume24hUsd,
+      change24hPct: observation.change24hPct,
+      rank: observation.rank,
+      circulatingSupply: observation.circulatingSupply,
+      totalSupply: observation.totalSupply,
+      maxSupply: observation.maxSupply,
+      ...provenance,
+    }
+    const key = recordKey(record)
+    const first = firstByKey.get(key)
+    if (first === undefined) {
+      firstByKey.set(key, records.length)
+      records.push(record)
+      kept.push(observation)
+      continue
+    }
+    const difference = describeDifference(records[first]!, record)
+    if (difference === '') {
+      duplicates++
+    } else {
+      rejected.push({
+        line: observation.line,
+        reasonCode: source.conflictCode,
+        message: `${where(observation)} repeats ${where(kept[first]!)} for ${record.assetId} at ${record.observedAt} with other values (${difference}); the first is kept`,
+        raw: observation.raw,
+      })
+    }
+  }
+  return { records, observations: kept, rejections: rejected, duplicates }
+}
+
+export function where(observation: SourceObservation): string {
+  return observation.line === null ? 'a row' : `line ${observation.line}`
+}

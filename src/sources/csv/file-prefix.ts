@@ -1,0 +1,53 @@
+import { createHash, type Hash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+
+/**
+ * A running SHA-256 over a file's bytes that can say, at any record boundary, what the hash of the
+ * file up to that byte is. Read chunks are held only until the boundary passes them, so memory stays
+ * at about one batch of text.
+ */
+export class FilePrefixHasher {
+  private readonly hash: Hash
+  private pending: Buffer[] = []
+  /** Absolute offset of the first byte in `pending`. */
+  private pendingStart: number
+  /** Absolute offset the hash has consumed up to. */
+  private hashedTo: number
+
+  constructor(hash: Hash = createHash('sha256'), offset = 0) {
+    this.hash = hash
+    this.pendingStart = offset
+    this.hashedTo = offset
+  }
+
+  push(chunk: Buffer): void {
+    this.pending.push(chunk)
+  }
+
+  /** Hex SHA-256 of bytes [0, offset). `offset` must not go backwards or past what was pushed. */
+  digestAt(offset: number): string {
+    while (this.hashedTo < offset) {
+      const chunk = this.pending[0]
+      if (!chunk) throw new Error(`prefix offset ${offset} is past the bytes read (${this.hashedTo})`)
+      const from = this.hashedTo - this.pendingStart
+      const take = Math.min(chunk.length - from, offset - this.hashedTo)
+      this.hash.update(chunk.subarray(from, from + take))
+      this.hashedTo += take
+      if (from + take === chunk.length) {
+        this.pending.shift()
+        this.pendingStart += chunk.length
+      }
+    }
+    return this.hash.copy().digest('hex')
+  }
+}
+
+/** Hashes bytes [0, length) of a file, returning the hex digest and the live hash to continue from. */
+export async function hashFilePrefix(path: string, length: number): Promise<{ digest: string; hash: Hash }> {
+  const hash = createHash('sha256')
+  if (length > 0) {
+    for await (const chunk of createReadStream(path, { start: 0, end: length - 1 }))
+      hash.update(chunk as Buffer)
+  }
+  return { digest: hash.copy().digest('hex'), hash }
+}

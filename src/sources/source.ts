@@ -1,0 +1,70 @@
+import type { SourceName } from '../config.js'
+import type { MarketValues } from '../domain/record.js'
+
+/** A stream's saved position, owned and interpreted by the stream alone; JSON-serialisable. */
+export type StreamCursor = Readonly<Record<string, unknown>>
+
+/** What a source says about an asset: its own id plus whatever identity evidence it carries. */
+export interface SourceAssetRef {
+  readonly sourceAssetId: string
+  readonly symbol: string
+  readonly name: string | null
+}
+
+/** One row of a payload, normalized to the domain but not yet tied to a canonical asset. */
+export interface SourceObservation extends MarketValues {
+  readonly asset: SourceAssetRef
+  readonly observedAt: string
+  /** 1-based line (CSV) or item position (JSON) in the source, for rejections. */
+  readonly line: number | null
+  readonly raw: string | null
+}
+
+export interface RowRejection {
+  readonly line: number | null
+  readonly reasonCode: string
+  readonly message: string
+  readonly raw: string | null
+}
+
+export interface TransformResult {
+  readonly observations: readonly SourceObservation[]
+  readonly rejections: readonly RowRejection[]
+}
+
+/** A payload as stored in `raw_batches`, plus what the transform needs to read it again. */
+export interface RawPayload {
+  readonly payload: string
+  readonly meta: Readonly<Record<string, unknown>>
+}
+
+/** A unit of extraction: stored verbatim before it is transformed. */
+export interface ExtractedBatch extends RawPayload {
+  readonly rowCount: number
+  /** Where the stream stands once this batch is loaded. */
+  readonly cursorAfter: StreamCursor
+  /** The payload already parsed during extraction, so the live path does not parse it twice. */
+  readonly parsed?: unknown
+}
+
+export interface Stream {
+  /** Unique within its source; the checkpoint key. */
+  readonly name: string
+  /** Yields batches from `cursor` on (from the start when undefined); stops early when `signal` aborts. */
+  extract(cursor: StreamCursor | undefined, signal: AbortSignal): AsyncIterable<ExtractedBatch>
+}
+
+export interface StreamOptions {
+  /** CSV only: import these files instead of the configured paths. */
+  readonly files?: readonly string[]
+}
+
+/** The seam every upstream implements: a folder under `sources/` with the same roles. */
+export interface Source {
+  readonly name: SourceName
+  /** Reason code for a row whose key already holds other values. */
+  readonly conflictCode: string
+  streams(options: StreamOptions): Promise<readonly Stream[]>
+  /** Pure: payload → observations and rejections. Throws an `AppError` when the whole batch is unusable. */
+  transform(stream: string, batch: RawPayload & { readonly parsed?: unknown }): TransformResult
+}
