@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'bench/**', 'scripts/**', 'test/**'],
+    files: ['src/cli/**', 'src/main.ts', 'bench/**', 'scripts/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -15,18 +15,23 @@ export const REDACTED_PATHS = [
   'config.sources.coinpaprika.apiKey',
 ]
 
-/** JSON logs to stdout; human-friendly only when a person is watching a terminal. */
+/** JSON logs (to stdout, or stderr with `fd: 2`); human-friendly only when a person watches a terminal. */
 export function createLogger(
   level: string,
-  opts: { pretty?: boolean; destination?: NodeJS.WritableStream } = {},
+  opts: { pretty?: boolean; destination?: NodeJS.WritableStream; fd?: 1 | 2 } = {},
 ): Logger {
-  const pretty = opts.pretty ?? (process.stdout.isTTY && opts.destination === undefined)
+  const fd = opts.fd ?? 1
+  const tty = fd === 1 ? process.stdout.isTTY : process.stderr.isTTY
+  const pretty = opts.pretty ?? (tty && opts.destination === undefined)
   const base = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }
   if (pretty) {
     return pino({
       ...base,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss', destination: fd },
+      },
     })
   }
-  return opts.destination ? pino(base, opts.destination) : pino(base)
+  return pino(base, opts.destination ?? pino.destination({ fd, sync: true }))
 }

@@ -1,0 +1,102 @@
+import type { PhaseResult } from './measure.js'
+
+/** DESIGN.md §8, CSV import. */
+export const TARGETS = { minThroughputRatio: 0.6, maxPeakRssMb: 300, minSecondImportSpeedup: 20 } as const
+
+export interface CoinpipeRuns {
+  readonly batchRows: number
+  readonly first: PhaseResult
+  readonly second: PhaseResult
+}
+
+export interface DialectReport {
+  readonly title: string
+  readonly where: string
+  readonly rows: number
+  readonly baseline: { readonly label: string; readonly result: PhaseResult }
+  readonly coinpipe: readonly CoinpipeRuns[]
+}
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+export function formatInt(n: number): string {
+  return int.format(n)
+}
+
+export function rowsPerSecond(rows: number, result: PhaseResult): number {
+  return rows / result.seconds
+}
+
+/** One dialect: every phase, then each target with its verdict. */
+export function formatDialectReport(report: DialectReport): string {
+  const { rows, baseline } = report
+  const phases: string[][] = [
+    ['phase', 'rows', 'seconds', 'rows/s', 'peak RSS MB'],
+    phaseRow(baseline.label, rows, baseline.result),
+  ]
+  for (const { batchRows, first, second } of report.coinpipe) {
+    phases.push(phaseRow(`coinpipe import (CSV_BATCH_ROWS=${batchRows})`, rows, first))
+    phases.push(phaseRow(`coinpipe second import (CSV_BATCH_ROWS=${batchRows})`, rows, second, false))
+  }
+
+  const targets: string[][] = [['target', 'measured', 'target', 'result']]
+  for (const { batchRows, first, second } of report.coinpipe) {
+    const ratio = rowsPerSecond(rows, first) / rowsPerSecond(rows, baseline.result)
+    const speedup = first.seconds / second.seconds
+    const suffix = report.coinpipe.length > 1 ? ` (batch ${batchRows})` : ''
+    targets.push(
+      verdict(
+        `rows/s coinpipe ÷ baseline${suffix}`,
+        `${ratio.toFixed(2)}×`,
+        `≥ ${TARGETS.minThroughputRatio}×`,
+        ratio >= TARGETS.minThroughputRatio,
+      ),
+      verdict(
+        `peak RSS of the import${suffix}`,
+        `${first.maxRssMb.toFixed(0)} MB`,
+        `< ${TARGETS.maxPeakRssMb} MB`,
+        first.maxRssMb < TARGETS.maxPeakRssMb,
+      ),
+      verdict(
+        `second import speed-up${suffix}`,
+        `${speedup.toFixed(1)}×`,
+        `≥ ${TARGETS.minSecondImportSpeedup}×`,
+        speedup >= TARGETS.minSecondImportSpeedup,
+      ),
+    )
+  }
+  return [
+    `${report.title}: ${formatInt(rows)} rows (${report.where})`,
+    table(phases),
+    '',
+    table(targets),
+  ].join('\n')
+}
+
+/** The batch size whose first import was fastest, when several were tried. */
+export function fastestBatchRows(runs: readonly CoinpipeRuns[]): CoinpipeRuns | undefined {
+  return [...runs].sort((a, b) => a.first.seconds - b.first.seconds)[0]
+}
+
+function phaseRow(label: string, fileRows: number, result: PhaseResult, withRate = true): string[] {
+  return [
+    label,
+    formatInt(result.rows),
+    result.seconds.toFixed(2),
+    withRate ? formatInt(rowsPerSecond(fileRows, result)) : '-',
+    result.maxRssMb.toFixed(0),
+  ]
+}
+
+function verdict(label: string, measured: string, target: string, pass: boolean): string[] {
+  return [label, measured, target, pass ? 'PASS' : 'MISS']
+}
+
+/** First column left-aligned, the others right-aligned. */
+function table(rows: readonly string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
+  const line = (r: readonly string[]) =>
+    r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')
+  const [head, ...body] = rows
+  return [line(head!), widths.map((w) => '-'.repeat(w)).join('   '), ...body.map(line)].join('\n')
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type onRequestHookHandler,
+  type RawServerDefault,
+} from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Config } from '../config.js'
+import type { Db } from '../db/database.js'
+import type { PipelineContext } from '../pipeline/pipeline-context.js'
+import { createKeyChecker } from './api-keys.js'
+import { registerErrorHandler } from './error-handler.js'
+import { dashboardRoutes } from './routes/dashboard-routes.js'
+import { healthRoutes } from './routes/health-routes.js'
+import { recordRoutes } from './routes/record-routes.js'
+import { rejectionRoutes } from './routes/rejection-routes.js'
+
+/** What route plugins get: the pipeline's doors, never the config or the environment. */
+export interface ApiDeps {
+  readonly db: Db
+  readonly pipeline: PipelineContext
+  readonly enabledSources: readonly string[]
+  readonly requireWriteKey: onRequestHookHandler
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/
+
+/** The whole HTTP API as a Fastify instance that does not listen: tests inject, `serve` listens. */
+export async function buildApp(config: Config, pipeline: PipelineContext): Promise<App> {
+  // Typed as Fastify's logger so the instance keeps Fastify's default logger type parameter.
+  const loggerInstance: FastifyBaseLogger = pipeline.log
+  const app = Fastify({
+    loggerInstance,
+    disableRequestLogging: true,
+    requestIdLogLabel: 'request_id',
+    genReqId: (request) => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    bodyLimit: config.http.bodyLimitBytes,
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id)
+    done()
+  })
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request completed',
+    )
+    done()
+  })
+  registerErrorHandler(app)
+
+  const checkKey = createKeyChecker(config.api.keys)
+  const requireWriteKey: onRequestHookHandler = (request: FastifyRequest, _reply, done) => {
+    checkKey(request)
+    done()
+  }
+  if (config.api.readKeysRequired) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.url.startsWith('/api/') || request.url.startsWith('/data')) checkKey(request)
+      done()
+    })
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'coinpipe',
+        version: '1',
+        description:
+          'Crypto market data from CoinGecko, CoinPaprika and CSV files, unified per asset. Errors are application/problem+json.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
+
+  const deps: ApiDeps = { db: pipeline.db, pipeline, enabledSources: config.sources.enabled, requireWriteKey }
+  await app.register(recordRoutes(deps))
+  await app.register(rejectionRoutes(deps))
+  await app.register(healthRoutes(deps))
+  await app.register(dashboardRoutes)
+  return app
+}

@@ -1,0 +1,103 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError } from '../errors.js'
+
+interface ProblemField {
+  readonly field: string
+  readonly in: string
+  readonly message: string
+}
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  VALIDATION_FAILED: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  RECORD_CONFLICT: 409,
+  RUN_ALREADY_RUNNING: 409,
+  SOURCE_UNKNOWN: 400,
+  DATABASE_ERROR: 503,
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+/** RFC 9457 problem details, the one shape of every error this API answers. */
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string,
+  errors?: readonly ProblemField[],
+): FastifyReply {
+  return reply
+    .status(status)
+    .type('application/problem+json')
+    .send({
+      type: `urn:coinpipe:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      code,
+      ...(errors ? { errors } : {}),
+      request_id: reply.request.id,
+    })
+}
+
+/** The single error handler: known failures map to their status; anything else is a logged bug. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error.validation) {
+      const errors = error.validation.map((v) => ({
+        field: fieldOf(v.instancePath, v.params),
+        in: error.validationContext ?? 'request',
+        message: withAllowed(v.message ?? 'is invalid', v.params),
+      }))
+      const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ')
+      return sendProblem(reply, 400, 'VALIDATION_FAILED', detail, errors)
+    }
+    if (error instanceof AppError) {
+      const status = STATUS_BY_CODE[error.code] ?? (error.retryable ? 503 : 400)
+      const field = error.context.field
+      const errors =
+        typeof field === 'string' ? [{ field, in: 'request', message: error.message }] : undefined
+      if (status >= 500) request.log.warn({ err: error, errorCode: error.code }, 'request failed')
+      return sendProblem(reply, status, error.code, error.message, errors)
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's own client errors: body too large, bad JSON, wrong content type…
+      return sendProblem(reply, error.statusCode, error.code ?? 'BAD_REQUEST', error.message)
+    }
+    request.log.error({ err: error }, 'unexpected error')
+    return sendProblem(
+      reply,
+      500,
+      'INTERNAL',
+      `an unexpected error occurred; quote request id ${request.id} when reporting it`,
+    )
+  })
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, 'NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`),
+  )
+}
+
+function fieldOf(instancePath: string, params: Record<string, unknown>): string {
+  const path = instancePath.replace(/^\//, '').replaceAll('/', '.')
+  const extra = params.missingProperty ?? params.additionalProperty
+  if (typeof extra === 'string') return path === '' ? extra : `${path}.${extra}`
+  return path === '' ? '(root)' : path
+}
+
+function withAllowed(message: string, params: Record<string, unknown>): string {
+  const allowed = params.allowedValues
+  return Array.isArray(allowed) ? `${message}: ${allowed.map(String).join(', ')}` : message
+}

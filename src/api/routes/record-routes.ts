@@ -1,0 +1,195 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from 'typebox'
+import {
+  countRecords,
+  findRecord,
+  listRecords,
+  type RecordWithSymbol,
+} from '../../db/repositories/record-repository.js'
+import { parseTimestamp } from '../../domain/parse-timestamp.js'
+import { NotFoundError, ValidationError } from '../../errors.js'
+import { addRecord } from '../../pipeline/add-record.js'
+import type { ApiDeps } from '../build-app.js'
+import { responseMeta, type ReplyTiming } from '../meta.js'
+import { decodeCursor, encodeCursor } from '../page-cursor.js'
+import {
+  CursorParam,
+  LimitParam,
+  Meta,
+  Nullable,
+  Page,
+  Problem,
+  RecordItem,
+  SourceParam,
+  StringEnum,
+  TimeParam,
+} from '../schemas.js'
+
+const RecordQuery = Type.Object(
+  {
+    asset: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'canonical asset id' })),
+    symbol: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    source: Type.Optional(SourceParam),
+    from: Type.Optional(TimeParam),
+    to: Type.Optional(TimeParam),
+    limit: Type.Optional(LimitParam),
+    cursor: Type.Optional(CursorParam),
+    order: Type.Optional(StringEnum(['desc', 'asc'] as const, { default: 'desc' })),
+    include_total: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+)
+
+const RecordPage = Type.Object({ data: Type.Array(RecordItem), page: Page, meta: Meta })
+
+const NewRecordBody = Type.Object(
+  {
+    symbol: Type.String({ minLength: 1, maxLength: 32 }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    asset_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    source: Type.Optional(SourceParam),
+    observed_at: Type.String({ minLength: 1, maxLength: 40 }),
+    price_usd: Type.Number({ minimum: 0 }),
+    market_cap_usd: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
+    volume_24h_usd: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
+    change_24h_pct: Type.Optional(Nullable(Type.Number())),
+    rank: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+    circulating_supply: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
+    total_supply: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
+    max_supply: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
+  },
+  { additionalProperties: false },
+)
+
+/** Records: the time series, read by keyset pages and written one at a time by hand. */
+export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
+  return async (app) => {
+    const listSchema = {
+      tags: ['records'],
+      summary: 'List records, newest first, by keyset pages',
+      querystring: RecordQuery,
+      response: { 200: RecordPage, 400: Problem },
+    }
+    const list = async (query: Static<typeof RecordQuery>, reply: ReplyTiming) => {
+      const order = query.order ?? 'desc'
+      const limit = query.limit ?? 100
+      const filter = {
+        assetId: query.asset,
+        symbol: query.symbol?.trim().toUpperCase(),
+        source: query.source,
+        from: query.from === undefined ? undefined : parseTime('from', query.from),
+        to: query.to === undefined ? undefined : parseTime('to', query.to),
+      }
+      const after =
+        query.cursor === undefined
+          ? undefined
+          : decodeCursor(query.cursor, order, ['string', 'number'] as const)
+      const rows = await listRecords(deps.db.kysely, {
+        ...filter,
+        limit: limit + 1,
+        order,
+        after: after && { observedAt: after[0], id: after[1] },
+      })
+      const more = rows.length > limit
+      const data = (more ? rows.slice(0, limit) : rows).map(toRecordItem)
+      const last = data.at(-1)
+      const total = query.include_total ? await countRecords(deps.db.kysely, filter) : undefined
+      return {
+        data,
+        page: {
+          limit,
+          next_cursor: more && last ? encodeCursor([last.observed_at, last.id], order) : null,
+          total,
+        },
+        meta: responseMeta(reply),
+      }
+    }
+    app.get('/api/v1/records', { schema: listSchema }, (request, reply) => list(request.query, reply))
+    app.get(
+      '/data',
+      { schema: { ...listSchema, summary: 'Alias of GET /api/v1/records' } },
+      (request, reply) => list(request.query, reply),
+    )
+
+    app.get(
+      '/api/v1/records/:id',
+      {
+        schema: {
+          tags: ['records'],
+          summary: 'One record by id',
+          params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+          response: { 200: RecordItem, 404: Problem },
+        },
+      },
+      async (request) => {
+        const record = await findRecord(deps.db.kysely, request.params.id)
+        if (!record) throw new NotFoundError('record', request.params.id)
+        return toRecordItem(record)
+      },
+    )
+
+    app.post(
+      '/api/v1/records',
+      {
+        onRequest: deps.requireWriteKey,
+        bodyLimit: 16_384,
+        schema: {
+          tags: ['records'],
+          summary: 'Add one record (201), repeat it (200), or conflict with a stored one (409)',
+          security: [{ bearer: [] }, { apiKey: [] }],
+          body: NewRecordBody,
+          response: { 200: RecordItem, 201: RecordItem, 400: Problem, 401: Problem, 409: Problem },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body
+        const { outcome, record } = await addRecord(deps.pipeline, {
+          symbol: body.symbol,
+          name: body.name,
+          assetId: body.asset_id,
+          source: body.source ?? 'manual',
+          observedAt: body.observed_at,
+          priceUsd: body.price_usd,
+          marketCapUsd: body.market_cap_usd,
+          volume24hUsd: body.volume_24h_usd,
+          change24hPct: body.change_24h_pct,
+          rank: body.rank,
+          circulatingSupply: body.circulating_supply,
+          totalSupply: body.total_supply,
+          maxSupply: body.max_supply,
+        })
+        if (outcome === 'created') reply.status(201).header('location', `/api/v1/records/${record.id}`)
+        return toRecordItem(record)
+      },
+    )
+  }
+}
+
+function parseTime(field: 'from' | 'to', value: string): string {
+  const parsed = parseTimestamp(value)
+  if (parsed === undefined)
+    throw new ValidationError(field, `${field} ${JSON.stringify(value)} is not a date or date-time`)
+  return parsed
+}
+
+export function toRecordItem(r: RecordWithSymbol): Static<typeof RecordItem> {
+  return {
+    id: r.id,
+    asset_id: r.assetId,
+    symbol: r.symbol,
+    source: r.source,
+    observed_at: r.observedAt,
+    price_usd: r.priceUsd,
+    market_cap_usd: r.marketCapUsd,
+    volume_24h_usd: r.volume24hUsd,
+    change_24h_pct: r.change24hPct,
+    rank: r.rank,
+    circulating_supply: r.circulatingSupply,
+    total_supply: r.totalSupply,
+    max_supply: r.maxSupply,
+    run_id: r.runId,
+    raw_batch_id: r.rawBatchId,
+    loaded_at: r.loadedAt,
+  }
+}

@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { listRejections } from '../../db/repositories/rejection-repository.js'
+import type { ApiDeps } from '../build-app.js'
+import { responseMeta } from '../meta.js'
+import { decodeCursor, encodeCursor } from '../page-cursor.js'
+import { CursorParam, LimitParam, Meta, Nullable, Page, Problem, SourceParam } from '../schemas.js'
+
+const RejectionItem = Type.Object({
+  id: Type.Integer(),
+  run_id: Nullable(Type.Integer()),
+  raw_batch_id: Nullable(Type.Integer()),
+  source: Type.String(),
+  line: Nullable(Type.Integer()),
+  reason_code: Type.String(),
+  message: Type.String(),
+  raw: Nullable(Type.String()),
+  created_at: Type.String({ format: 'date-time' }),
+})
+
+/** Rows the pipeline refused, each with its line, reason and raw text, newest first. */
+export function rejectionRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
+  return async (app) => {
+    app.get(
+      '/api/v1/rejections',
+      {
+        schema: {
+          tags: ['data quality'],
+          summary: 'Rejected rows, filtered by run, source or batch',
+          querystring: Type.Object(
+            {
+              run_id: Type.Optional(Type.Integer({ minimum: 1 })),
+              batch_id: Type.Optional(Type.Integer({ minimum: 1 })),
+              source: Type.Optional(SourceParam),
+              limit: Type.Optional(LimitParam),
+              cursor: Type.Optional(CursorParam),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({ data: Type.Array(RejectionItem), page: Page, meta: Meta }),
+            400: Problem,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { run_id, batch_id, source, cursor } = request.query
+        const limit = request.query.limit ?? 100
+        const beforeId =
+          cursor === undefined ? undefined : decodeCursor(cursor, 'desc', ['number'] as const)[0]
+        const rows = await listRejections(deps.db.kysely, {
+          runId: run_id,
+          rawBatchId: batch_id,
+          source,
+          beforeId,
+          limit: limit + 1,
+        })
+        const page = rows.slice(0, limit)
+        const last = page.at(-1)
+        return {
+          data: page.map((r) => ({
+            id: r.id,
+            run_id: r.runId,
+            raw_batch_id: r.rawBatchId,
+            source: r.source,
+            line: r.line,
+            reason_code: r.reasonCode,
+            message: r.message,
+            raw: r.raw,
+            created_at: r.createdAt,
+          })),
+          page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], 'desc') : null },
+          meta: responseMeta(reply),
+        }
+      },
+    )
+  }
+}

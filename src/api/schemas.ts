@@ -1,0 +1,71 @@
+import { Type } from 'typebox'
+import { RECORD_SOURCES } from '../config.js'
+
+/** Shared pieces of the API's JSON shapes; snake_case on the wire. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Union([schema, Type.Null()])
+
+/** A string enum (one clear validation error, unlike a union of literals). */
+export const StringEnum = <const T extends readonly string[]>(
+  values: T,
+  options: { default?: T[number]; description?: string } = {},
+) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+
+export const SourceParam = StringEnum(RECORD_SOURCES, { description: `one of ${RECORD_SOURCES.join(', ')}` })
+
+export const Meta = Type.Object({
+  request_id: Type.String(),
+  api_latency_ms: Type.Number(),
+})
+
+export const Page = Type.Object({
+  limit: Type.Integer(),
+  next_cursor: Nullable(Type.String()),
+  total: Type.Optional(Type.Integer()),
+})
+
+export const LimitParam = Type.Integer({
+  minimum: 1,
+  maximum: 1000,
+  default: 100,
+  description: 'page size, 1–1000',
+})
+export const CursorParam = Type.String({ maxLength: 512, description: 'next_cursor of the previous page' })
+export const TimeParam = Type.String({
+  maxLength: 40,
+  description: 'ISO 8601 date or date-time (UTC when no zone), or Unix seconds/milliseconds',
+})
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    request_id: Type.String(),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), in: Type.String(), message: Type.String() })),
+    ),
+  },
+  { description: 'RFC 9457 problem details (application/problem+json)' },
+)
+
+export const RecordItem = Type.Object({
+  id: Type.Integer(),
+  asset_id: Type.String(),
+  symbol: Type.String(),
+  source: Type.String(),
+  observed_at: Type.String({ format: 'date-time' }),
+  price_usd: Nullable(Type.Number()),
+  market_cap_usd: Nullable(Type.Number()),
+  volume_24h_usd: Nullable(Type.Number()),
+  change_24h_pct: Nullable(Type.Number()),
+  rank: Nullable(Type.Integer()),
+  circulating_supply: Nullable(Type.Number()),
+  total_supply: Nullable(Type.Number()),
+  max_supply: Nullable(Type.Number()),
+  run_id: Nullable(Type.Integer()),
+  raw_batch_id: Nullable(Type.Integer()),
+  loaded_at: Type.String({ format: 'date-time' }),
+})

@@ -1,0 +1,50 @@
+import { buildApp } from '../../api/build-app.js'
+import type { SourceName } from '../../config.js'
+import { createInProcessScheduler } from '../../jobs/scheduler.js'
+import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
+import { openCliContext } from '../cli-context.js'
+
+const SHUTDOWN_TIMEOUT_MS = 25_000
+
+/** `coinpipe serve`: migrate, then the API, the dashboard and the scheduler, until SIGTERM or SIGINT. */
+export async function serveCommand(): Promise<void> {
+  const { config, log, pipeline, close } = await openCliContext({ logTo: 'stdout' })
+  await recoverInterruptedRuns(pipeline)
+
+  const available = config.sources.enabled.filter((s): s is SourceName =>
+    pipeline.sources.available.includes(s),
+  )
+  for (const source of config.sources.enabled.filter((s) => !available.includes(s))) {
+    log.warn({ source }, 'source is enabled but not available in this build; it is skipped')
+  }
+  const scheduler = createInProcessScheduler(pipeline, {
+    sources: available,
+    schedules: config.etl.schedules,
+    runOnStart: config.etl.runOnStart,
+  })
+
+  const app = await buildApp(config, pipeline)
+  await app.listen({ host: config.http.host, port: config.http.port })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.http.port
+  log.info(
+    { url: `http://${config.http.host}:${port}`, database: config.database.kind },
+    'coinpipe is serving',
+  )
+  scheduler.start()
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down: draining requests and letting the batch in flight commit')
+    const force = setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS + 5_000).unref()
+    await scheduler.stop(SHUTDOWN_TIMEOUT_MS)
+    await app.close()
+    await close()
+    clearTimeout(force)
+    log.info('stopped')
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+}
