@@ -26,8 +26,8 @@ export interface CsvBatchMeta {
   readonly lineBase: number
 }
 
+// csv-parse's own `raw` drops half of a CRLF, so each record's text is cut from the bytes by offset.
 const PARSE_OPTIONS = {
-  raw: true,
   info: true,
   relax_column_count: true,
   relax_quotes: true,
@@ -36,7 +36,6 @@ const PARSE_OPTIONS = {
 
 interface ParsedRecord {
   record: string[]
-  raw: string
   info: { bytes: number }
 }
 
@@ -80,11 +79,12 @@ export async function* readCsvBatches(
   let rows: CsvRow[] = []
   let lineBase = lines
   let byteEnd = start
+  let batchStart = start
   const batch = (): ExtractedBatch => {
     const cols = columns ?? []
     const meta: CsvBatchMeta = { file, columns: cols, lineBase }
     const out: ExtractedBatch = {
-      payload: rows.map((r) => r.raw).join(''),
+      payload: hasher.text(batchStart, byteEnd),
       meta: { ...meta },
       rowCount: rows.length,
       cursorAfter: {
@@ -97,11 +97,13 @@ export async function* readCsvBatches(
     }
     rows = []
     lineBase = lines
+    batchStart = byteEnd
     return out
   }
 
   try {
-    for await (const { record, raw, info } of parser as AsyncIterable<ParsedRecord>) {
+    for await (const { record, info } of parser as AsyncIterable<ParsedRecord>) {
+      const raw = hasher.text(byteEnd, start + info.bytes)
       const row = toCsvRow(record, raw, lines)
       lines += countNewlines(raw)
       byteEnd = start + info.bytes
@@ -109,6 +111,7 @@ export async function* readCsvBatches(
         columns = record.map((c) => c.trim())
         checkHeader(file, columns)
         lineBase = lines
+        batchStart = byteEnd
         continue
       }
       rows.push(row)
@@ -131,9 +134,13 @@ export async function* readCsvBatches(
 
 /** Reads a stored batch's text back into rows, exactly as the live import saw them. */
 export function parseCsvBatch(payload: string, meta: CsvBatchMeta): CsvRow[] {
-  const records = parseSync(payload, { ...PARSE_OPTIONS, bom: false }) as unknown as ParsedRecord[]
+  const bytes = Buffer.from(payload, 'utf8')
+  const records = parseSync(bytes, { ...PARSE_OPTIONS, bom: false }) as unknown as ParsedRecord[]
   let lines = meta.lineBase
-  return records.map(({ record, raw }) => {
+  let offset = 0
+  return records.map(({ record, info }) => {
+    const raw = bytes.subarray(offset, info.bytes).toString('utf8')
+    offset = info.bytes
     const row = toCsvRow(record, raw, lines)
     lines += countNewlines(raw)
     return row
@@ -141,11 +148,12 @@ export function parseCsvBatch(payload: string, meta: CsvBatchMeta): CsvRow[] {
 }
 
 function toCsvRow(fields: string[], raw: string, linesBefore: number): CsvRow {
-  // csv-parse puts skipped empty lines at the front of the next record's raw text.
-  let skipped = 0
-  while (raw.charCodeAt(skipped) === 10 || raw.charCodeAt(skipped) === 13) skipped++
-  const leadingLines = countNewlines(raw.slice(0, skipped))
-  return { fields, line: linesBefore + leadingLines + 1, raw: skipped > 0 ? raw.slice(skipped) : raw }
+  // Skipped empty lines sit at the front of the next record's text; its line delimiter at the end.
+  let first = 0
+  while (raw.charCodeAt(first) === 10 || raw.charCodeAt(first) === 13) first++
+  let last = raw.length
+  while (last > first && (raw.charCodeAt(last - 1) === 10 || raw.charCodeAt(last - 1) === 13)) last--
+  return { fields, line: linesBefore + countNewlines(raw.slice(0, first)) + 1, raw: raw.slice(first, last) }
 }
 
 function countNewlines(text: string): number {

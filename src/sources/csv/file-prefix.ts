@@ -24,6 +24,19 @@ export class FilePrefixHasher {
     this.pending.push(chunk)
   }
 
+  /** The bytes [from, to) as text; they must lie after the last `digestAt` offset and be pushed already. */
+  text(from: number, to: number): string {
+    const parts: Buffer[] = []
+    let start = this.pendingStart
+    for (const chunk of this.pending) {
+      const end = start + chunk.length
+      if (end > from && start < to) parts.push(chunk.subarray(Math.max(0, from - start), Math.min(chunk.length, to - start)))
+      if (end >= to) break
+      start = end
+    }
+    return parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')
+  }
+
   /** Hex SHA-256 of bytes [0, offset). `offset` must not go backwards or past what was pushed. */
   digestAt(offset: number): string {
     while (this.hashedTo < offset) {
