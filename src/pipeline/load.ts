@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely'
 import type { Db } from '../db/database.js'
+import type { Database } from '../db/schema.js'
 import { findCheckpoint, saveCheckpoint } from '../db/repositories/checkpoint-repository.js'
 import { markBatchFailed, markBatchLoaded } from '../db/repositories/raw-batch-repository.js'
 import { insertRejections } from '../db/repositories/rejection-repository.js'
@@ -50,20 +52,7 @@ export function loadBatch(db: Db, target: LoadTarget, batch: PreparedBatch): Pro
         createdAt: target.now,
       })),
     )
-    if (
-      target.cursorAfter !== null &&
-      (target.onlyIfCheckpointIs === undefined ||
-        (await findCheckpoint(trx, target.source, target.stream)) ===
-          (target.onlyIfCheckpointIs ?? undefined))
-    ) {
-      await saveCheckpoint(trx, {
-        source: target.source,
-        stream: target.stream,
-        cursor: target.cursorAfter,
-        runId: target.runId,
-        updatedAt: target.now,
-      })
-    }
+    await advanceCheckpoint(trx, target)
     await markBatchLoaded(trx, target.rawBatchId, target.now)
     const counts: RunCounts = {
       batches: 1,
@@ -81,20 +70,28 @@ export function loadBatch(db: Db, target: LoadTarget, batch: PreparedBatch): Pro
 export function skipFailedBatch(db: Db, target: LoadTarget, error: AppError): Promise<void> {
   return db.kysely.transaction().execute(async (trx) => {
     await markBatchFailed(trx, target.rawBatchId, error.code, error.message)
-    if (target.cursorAfter !== null) {
-      await saveCheckpoint(trx, {
-        source: target.source,
-        stream: target.stream,
-        cursor: target.cursorAfter,
-        runId: target.runId,
-        updatedAt: target.now,
-      })
-    }
+    await advanceCheckpoint(trx, target)
     await addRunCounts(
       trx,
       target.runId,
       { batches: 1, extracted: target.extracted, loaded: 0, unchanged: 0, rejected: 0 },
       target.now,
     )
+  })
+}
+
+/** Moves the stream's checkpoint past the batch; on replay, only when the stream still stands right before it. */
+async function advanceCheckpoint(trx: Kysely<Database>, target: LoadTarget): Promise<void> {
+  if (target.cursorAfter === null) return
+  if (target.onlyIfCheckpointIs !== undefined) {
+    const current = (await findCheckpoint(trx, target.source, target.stream)) ?? null
+    if (current !== target.onlyIfCheckpointIs) return
+  }
+  await saveCheckpoint(trx, {
+    source: target.source,
+    stream: target.stream,
+    cursor: target.cursorAfter,
+    runId: target.runId,
+    updatedAt: target.now,
   })
 }

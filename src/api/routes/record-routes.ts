@@ -82,9 +82,7 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         to: query.to === undefined ? undefined : parseTime('to', query.to),
       }
       const after =
-        query.cursor === undefined
-          ? undefined
-          : decodeCursor(query.cursor, order, ['string', 'number'] as const)
+        query.cursor === undefined ? undefined : decodeCursor(query.cursor, order, ['time', 'id'] as const)
       const rows = await listRecords(deps.db.kysely, {
         ...filter,
         limit: limit + 1,

@@ -47,8 +47,7 @@ export function rejectionRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { run_id, batch_id, source, cursor } = request.query
         const limit = request.query.limit ?? 100
-        const beforeId =
-          cursor === undefined ? undefined : decodeCursor(cursor, 'desc', ['number'] as const)[0]
+        const beforeId = cursor === undefined ? undefined : decodeCursor(cursor, 'desc', ['id'] as const)[0]
         const rows = await listRejections(deps.db.kysely, {
           runId: run_id,
           rawBatchId: batch_id,
