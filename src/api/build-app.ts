@@ -80,7 +80,9 @@ export async function buildApp(config: Config, pipeline: PipelineContext): Promi
   }
   if (config.api.readKeysRequired) {
     app.addHook('onRequest', (request, _reply, done) => {
-      if (request.url.startsWith('/api/') || request.url.startsWith('/data')) checkKey(request)
+      // The matched route, not the raw URL: the router decodes `/%61pi/v1/records` to an `/api/` route.
+      const path = request.routeOptions.url ?? request.url
+      if (path.startsWith('/api/') || path.startsWith('/data')) checkKey(request)
       done()
     })
   }

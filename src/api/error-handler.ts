@@ -56,11 +56,16 @@ export function sendProblem(
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error.validation) {
-      const errors = error.validation.map((v) => ({
-        field: fieldOf(v.instancePath, v.params),
-        in: error.validationContext ?? 'request',
-        message: withAllowed(v.message ?? 'is invalid', v.params),
-      }))
+      // TypeBox (request bodies) names several properties in one error and echoes each extra one as `false`.
+      const errors = error.validation
+        .filter((v) => v.keyword !== 'boolean')
+        .flatMap((v) =>
+          fieldsOf(v.instancePath, v.params).map(([field, message]) => ({
+            field,
+            in: error.validationContext ?? 'request',
+            message: message ?? withAllowed(v.message ?? 'is invalid', v.params),
+          })),
+        )
       const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ')
       return sendProblem(reply, 400, 'VALIDATION_FAILED', detail, errors)
     }
@@ -90,11 +95,19 @@ export function registerErrorHandler(app: FastifyInstance): void {
   )
 }
 
-function fieldOf(instancePath: string, params: Record<string, unknown>): string {
+/** Each field an error is about, with a message of its own when one error names several fields. */
+function fieldsOf(instancePath: string, params: Record<string, unknown>): [string, string?][] {
   const path = instancePath.replace(/^\//, '').replaceAll('/', '.')
+  const at = (name: string) => (path === '' ? name : `${path}.${name}`)
   const extra = params.missingProperty ?? params.additionalProperty
-  if (typeof extra === 'string') return path === '' ? extra : `${path}.${extra}`
-  return path === '' ? '(root)' : path
+  if (typeof extra === 'string') return [[at(extra)]]
+  const names = (list: unknown): string[] =>
+    Array.isArray(list) ? list.filter((n): n is string => typeof n === 'string') : []
+  const fields: [string, string?][] = [
+    ...names(params.requiredProperties).map((n): [string, string] => [at(n), 'is required']),
+    ...names(params.additionalProperties).map((n): [string, string] => [at(n), 'is not an allowed property']),
+  ]
+  return fields.length > 0 ? fields : [[path === '' ? '(root)' : path]]
 }
 
 function withAllowed(message: string, params: Record<string, unknown>): string {

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import {
   countRecords,
@@ -16,7 +16,6 @@ import {
   CursorParam,
   LimitParam,
   Meta,
-  Nullable,
   Page,
   Problem,
   RecordItem,
@@ -42,6 +41,10 @@ const RecordQuery = Type.Object(
 
 const RecordPage = Type.Object({ data: Type.Array(RecordItem), page: Page, meta: Meta })
 
+/** `number | null` as one JSON type list: an out-of-range value is refused, never read as null. */
+const OptionalNumber = (type: 'number' | 'integer', options: { minimum?: number } = {}) =>
+  Type.Optional(Type.Unsafe<number | null>({ type: [type, 'null'], ...options }))
+
 const NewRecordBody = Type.Object(
   {
     symbol: Type.String({ minLength: 1, maxLength: 32 }),
@@ -50,13 +53,13 @@ const NewRecordBody = Type.Object(
     source: Type.Optional(SourceParam),
     observed_at: Type.String({ minLength: 1, maxLength: 40 }),
     price_usd: Type.Number({ minimum: 0 }),
-    market_cap_usd: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
-    volume_24h_usd: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
-    change_24h_pct: Type.Optional(Nullable(Type.Number())),
-    rank: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
-    circulating_supply: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
-    total_supply: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
-    max_supply: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
+    market_cap_usd: OptionalNumber('number', { minimum: 0 }),
+    volume_24h_usd: OptionalNumber('number', { minimum: 0 }),
+    change_24h_pct: OptionalNumber('number'),
+    rank: OptionalNumber('integer', { minimum: 1 }),
+    circulating_supply: OptionalNumber('number', { minimum: 0 }),
+    total_supply: OptionalNumber('number', { minimum: 0 }),
+    max_supply: OptionalNumber('number', { minimum: 0 }),
   },
   { additionalProperties: false },
 )
@@ -132,6 +135,8 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       {
         onRequest: deps.requireWriteKey,
         bodyLimit: 16_384,
+        // Bodies are checked as sent; the app's Ajv coerces types (`true` → 1, 0 → null), fit for query strings only.
+        validatorCompiler: TypeBoxValidatorCompiler,
         schema: {
           tags: ['records'],
           summary: 'Add one record (201), repeat it (200), or conflict with a stored one (409)',

@@ -1,8 +1,10 @@
 import { buildApp } from '../../api/build-app.js'
 import type { SourceName } from '../../config.js'
+import { errorMessage } from '../../errors.js'
 import { createInProcessScheduler } from '../../jobs/scheduler.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
-import { openCliContext } from '../cli-context.js'
+import { CliError, openCliContext } from '../cli-context.js'
+import { EXIT } from '../exit-codes.js'
 
 const SHUTDOWN_TIMEOUT_MS = 25_000
 
@@ -24,7 +26,17 @@ export async function serveCommand(): Promise<void> {
   })
 
   const app = await buildApp(config, pipeline)
-  await app.listen({ host: config.http.host, port: config.http.port })
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port })
+  } catch (error) {
+    // A taken port is an operator's problem, not a bug; and an open pool would keep the process alive.
+    await app.close()
+    await close()
+    throw new CliError(
+      `cannot listen on ${config.http.host}:${config.http.port} (check HOST and PORT): ${errorMessage(error)}`,
+      EXIT.CONFIG,
+    )
+  }
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.http.port
   log.info(

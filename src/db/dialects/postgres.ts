@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely'
-import { sameMarketValues, type MarketValues } from '../../domain/record.js'
+import { sameMarketValues, type MarketValues, type NewRecord } from '../../domain/record.js'
 import type { Db } from '../database.js'
 import type { Database } from '../schema.js'
 import {
@@ -78,22 +78,26 @@ export function openPostgres(url: string): Db {
       )
       const names = sql.raw(RECORD_COLUMNS.join(', '))
       const existingColumns = sql.raw(VALUE_COLUMNS.map((c) => `r.${c}`).join(', '))
-      const result = await sql<ExistingValuesRow & { ord: number }>`
+      // Rows this statement did not insert, with their stored values when the statement could see them. A
+      // key inserted by a concurrent transaction is neither inserted nor visible here: it is read again below.
+      const result = await sql<ExistingValuesRow & { ord: number; visible: boolean }>`
         WITH input AS (
           SELECT * FROM unnest(${ordinals}::int4[], ${arrays}) AS i(ord, ${names})
         ), inserted AS (
           INSERT INTO records (${names}) SELECT ${names} FROM input
           ON CONFLICT (asset_id, source, observed_at) DO NOTHING
-          RETURNING 1
+          RETURNING asset_id, source, observed_at
         )
-        SELECT i.ord, ${existingColumns} FROM input i
-        JOIN records r ON r.asset_id = i.asset_id AND r.source = i.source AND r.observed_at = i.observed_at`.execute(
-        trx.withoutPlugins(),
-      )
+        SELECT i.ord, r.id IS NOT NULL AS visible, ${existingColumns} FROM input i
+        LEFT JOIN inserted n ON n.asset_id = i.asset_id AND n.source = i.source AND n.observed_at = i.observed_at
+        LEFT JOIN records r ON r.asset_id = i.asset_id AND r.source = i.source AND r.observed_at = i.observed_at
+        WHERE n.asset_id IS NULL`.execute(trx.withoutPlugins())
       const conflicts: { index: number; existing: MarketValues }[] = []
       for (const row of result.rows) {
-        const existing = toMarketValues(row)
-        if (!sameMarketValues(existing, rows[row.ord]!)) conflicts.push({ index: row.ord, existing })
+        const stored = row.visible ? row : await findStoredValues(trx, rows[row.ord]!)
+        const existing = stored ? toMarketValues(stored) : undefined
+        if (existing && !sameMarketValues(existing, rows[row.ord]!))
+          conflicts.push({ index: row.ord, existing })
       }
       return {
         inserted: rows.length - result.rows.length,
@@ -101,6 +105,23 @@ export function openPostgres(url: string): Db {
         conflicts,
       }
     },
-    close: () => kysely.destroy(),
+    async close() {
+      await kysely.destroy()
+      // Kysely ends the pool only once it has used it.
+      if (!pool.ended) await pool.end()
+    },
   }
+}
+
+/** A key another transaction committed while this statement waited on it: visible to a new statement. */
+async function findStoredValues(
+  trx: Kysely<Database>,
+  row: NewRecord,
+): Promise<ExistingValuesRow | undefined> {
+  const result = await sql<ExistingValuesRow>`
+    SELECT ${sql.raw(VALUE_COLUMNS.join(', '))} FROM records
+    WHERE asset_id = ${row.assetId} AND source = ${row.source} AND observed_at = ${row.observedAt}`.execute(
+    trx.withoutPlugins(),
+  )
+  return result.rows[0]
 }

@@ -52,7 +52,11 @@ export function openSqlite(path: string): Db {
       })
       return Promise.resolve<RecordWriteOutcome>({ inserted, unchanged, conflicts })
     },
-    close: () => kysely.destroy(),
+    async close() {
+      await kysely.destroy()
+      // Kysely closes the handle only once it has used it.
+      if (raw.open) raw.close()
+    },
   }
 }
 
