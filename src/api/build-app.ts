@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
@@ -44,8 +45,8 @@ export async function buildApp(config: Config, pipeline: PipelineContext): Promi
   const loggerInstance: FastifyBaseLogger = pipeline.log
   const app = Fastify({
     loggerInstance,
-    disableRequestLogging: true,
-    requestIdLogLabel: 'request_id',
+    // One 'request completed' line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()

@@ -39,13 +39,14 @@ export async function openCliContext(
   }
   // Commands that print a result keep stdout for it; logs go to stderr.
   const log = createLogger(opts.logLevel ?? config.logLevel, { fd: opts.logTo === 'stdout' ? 1 : 2 })
-  let db: Db
+  let db: Db | undefined
   let migrated: string[]
   try {
     db = openDatabase(config.database)
     await sql`select 1`.execute(db.kysely)
     migrated = await migrateToLatest(db)
   } catch (error) {
+    await db?.close().catch(() => undefined)
     const where = config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL'
     throw new CliError(
       `cannot open the ${config.database.kind} database (${where}): ${describe(error)}`,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import type { SourceObservation } from '../source.js'
 import { mapCsvHeader } from './csv-header.js'
 import { normalizeCsvRow } from './csv-normalize.js'
 
@@ -8,7 +7,7 @@ const row = (fields: string[], line = 2) => normalizeCsvRow({ fields, line, raw:
 const ok = (fields: string[]) => {
   const result = row(fields)
   if ('reasonCode' in result) throw new Error(`rejected: ${result.message}`)
-  return result as SourceObservation
+  return result
 }
 
 describe('normalizeCsvRow', () => {
