@@ -158,7 +158,12 @@ async function runStream(
         cache,
       )
     } catch (error) {
-      if (!(error instanceof AppError)) throw error
+      if (!(error instanceof AppError)) {
+        await markBatchFailed(ctx.db.kysely, rawBatchId, errorCode(error), errorMessage(error)).catch(
+          () => undefined,
+        )
+        throw error
+      }
       // The payload is unusable as a whole: keep it for replay and move past it.
       failed++
       batchLog.warn({ errorCode: error.code, err: error }, 'batch failed to transform')
