@@ -13,7 +13,7 @@ class PayloadBrokenError extends AppError {
 
 /** A source of three JSON pages; the transform refuses any page marked broken until it is "fixed". */
 function pagedSource(state: { fixed: boolean }): Source {
-  const pages = [
+  const pages: { page: number; broken?: boolean; prices: Record<string, number> }[] = [
     { page: 1, prices: { BTC: 1, ETH: 2 } },
     { page: 2, broken: true, prices: { SOL: 3, ADA: 4 } },
     { page: 3, prices: { XRP: 5 } },
@@ -40,7 +40,7 @@ function pagedSource(state: { fixed: boolean }): Source {
       ]),
     transform(_stream, batch) {
       const page = JSON.parse(batch.payload) as (typeof pages)[number]
-      if ('broken' in page && !state.fixed) throw new PayloadBrokenError(`page ${page.page} is broken`)
+      if (page.broken && !state.fixed) throw new PayloadBrokenError(`page ${page.page} is broken`)
       return {
         rejections: [],
         observations: Object.entries(page.prices).map(([symbol, priceUsd]) => ({

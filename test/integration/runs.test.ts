@@ -20,15 +20,35 @@ describe.each(DIALECTS)('runs on %s', (dialect) => {
   const orphan = (owner: string, heartbeatAt = new Date().toISOString()) =>
     test.db.kysely
       .insertInto('etlRuns')
-      .values({ source: 'csv', trigger: 'cli', status: 'running', owner, startedAt: heartbeatAt, heartbeatAt })
+      .values({
+        source: 'csv',
+        trigger: 'cli',
+        status: 'running',
+        owner,
+        startedAt: heartbeatAt,
+        heartbeatAt,
+      })
       .returningAll()
       .executeTakeFirstOrThrow()
 
   it('imports the bundled sample file with its deliberate quirks counted', async () => {
-    const run = await runSource(ctx, 'csv', { trigger: 'cli', files: [`${PACKAGE_ROOT}/data/sample-prices.csv`] })
+    const run = await runSource(ctx, 'csv', {
+      trigger: 'cli',
+      files: [`${PACKAGE_ROOT}/data/sample-prices.csv`],
+    })
     // 4566 data rows: 4556 unique keys, 3 exact and 2 semantic duplicates, 5 rejected rows.
-    expect(run).toMatchObject({ status: 'succeeded', extracted: 4566, loaded: 4556, unchanged: 5, rejected: 5 })
-    const reasons = await test.db.kysely.selectFrom('rejections').select('reasonCode').orderBy('reasonCode').execute()
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      extracted: 4566,
+      loaded: 4556,
+      unchanged: 5,
+      rejected: 5,
+    })
+    const reasons = await test.db.kysely
+      .selectFrom('rejections')
+      .select('reasonCode')
+      .orderBy('reasonCode')
+      .execute()
     expect(reasons.map((r) => r.reasonCode)).toEqual([
       'CSV_COLUMN_COUNT',
       'CSV_COLUMN_COUNT',
@@ -54,7 +74,13 @@ describe.each(DIALECTS)('runs on %s', (dialect) => {
   it('refuses a second live run of the same source', async () => {
     await orphan(`elsewhere:${process.pid}`)
     await expect(
-      insertRun(test.db.kysely, { source: 'csv', trigger: 'cli', owner: 'x:1', startedAt: new Date().toISOString(), checkpointBefore: null }),
+      insertRun(test.db.kysely, {
+        source: 'csv',
+        trigger: 'cli',
+        owner: 'x:1',
+        startedAt: new Date().toISOString(),
+        checkpointBefore: null,
+      }),
     ).rejects.toBeInstanceOf(RunAlreadyRunningError)
   })
 
@@ -63,7 +89,11 @@ describe.each(DIALECTS)('runs on %s', (dialect) => {
     const file = writeCsv(csvText(8))
     const run = await runSource(ctx, 'csv', { trigger: 'cli', files: [file] })
     expect(run).toMatchObject({ status: 'succeeded', loaded: 8 })
-    const marked = await test.db.kysely.selectFrom('etlRuns').selectAll().where('id', '=', dead.id).executeTakeFirstOrThrow()
+    const marked = await test.db.kysely
+      .selectFrom('etlRuns')
+      .selectAll()
+      .where('id', '=', dead.id)
+      .executeTakeFirstOrThrow()
     expect(marked).toMatchObject({ status: 'failed', errorCode: 'RUN_INTERRUPTED' })
   })
 
@@ -72,7 +102,11 @@ describe.each(DIALECTS)('runs on %s', (dialect) => {
     expect(await recoverInterruptedRuns(ctx)).toBe(1)
     await orphan('other-host:2')
     expect(await recoverInterruptedRuns(ctx)).toBe(0)
-    const row = await test.db.kysely.selectFrom('etlRuns').select('errorCode').where('id', '=', stale.id).executeTakeFirstOrThrow()
+    const row = await test.db.kysely
+      .selectFrom('etlRuns')
+      .select('errorCode')
+      .where('id', '=', stale.id)
+      .executeTakeFirstOrThrow()
     expect(row.errorCode).toBe('RUN_INTERRUPTED')
   })
 

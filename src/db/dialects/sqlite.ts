@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { CamelCasePlugin, Kysely, SqliteDialect } from 'kysely'
+import {
+  CamelCasePlugin,
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely'
 import { sameMarketValues, type MarketValues, type NewRecord } from '../../domain/record.js'
 import type { Db, RecordWriteOutcome } from '../database.js'
 import type { Database } from '../schema.js'
@@ -25,7 +34,7 @@ export function openSqlite(path: string): Db {
   raw.pragma('foreign_keys = ON')
   raw.pragma('busy_timeout = 5000')
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: raw }),
+    dialect: new ImmediateSqliteDialect({ database: raw }),
     plugins: [new CamelCasePlugin()],
   })
 
@@ -69,5 +78,26 @@ function prepareRecordStatements(raw: SqliteDatabase.Database) {
     findValues: raw.prepare<[string, string, string], ExistingValuesRow>(
       `SELECT ${VALUE_COLUMNS.join(', ')} FROM records WHERE asset_id = ? AND source = ? AND observed_at = ?`,
     ),
+  }
+}
+
+/**
+ * Write transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), so a second process
+ * writing the same file waits for `busy_timeout` instead of failing on a lock upgrade mid-transaction.
+ * Kysely's own driver always says plain BEGIN.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings)
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings)
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
   }
 }
