@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { sql } from 'kysely'
 import pg from 'pg'
@@ -11,6 +12,8 @@ export type DialectName = 'sqlite' | 'postgres'
 export interface BenchDatabase {
   readonly url: string
   countRecords(): Promise<number>
+  /** Frees the disk and cache it takes, once its phases are measured. */
+  drop(): Promise<void>
 }
 
 /** Where a dialect's bench databases live, and how they are thrown away. */
@@ -30,7 +33,15 @@ export function sqliteServer(dir: string): BenchServer {
   return {
     dialect: 'sqlite',
     where: dir,
-    create: (name, assets) => createDatabase(`sqlite:${join(dir, `${name}.db`)}`, assets),
+    async create(name, assets) {
+      const path = join(dir, `${name}.db`)
+      const db = await createDatabase(`sqlite:${path}`, assets)
+      const drop = () => {
+        for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
+        return Promise.resolve()
+      }
+      return { ...db, drop }
+    },
     settle: () => Promise.resolve(),
     dispose: () => Promise.resolve(),
   }
@@ -69,7 +80,9 @@ export async function postgresServer(adminUrl: string): Promise<BenchServer | un
       await withClient((c) => c.query(`CREATE SCHEMA ${schema}`))
       const url = new URL(benchUrl)
       url.searchParams.set('options', `-c search_path=${schema}`)
-      return createDatabase(url.toString(), assets)
+      const db = await createDatabase(url.toString(), assets)
+      const drop = () => withClient((c) => c.query(`DROP SCHEMA ${schema} CASCADE`))
+      return { ...db, drop }
     },
     async settle() {
       await admin.query('CHECKPOINT').catch(() => undefined)
@@ -84,7 +97,10 @@ export async function postgresServer(adminUrl: string): Promise<BenchServer | un
   }
 }
 
-async function createDatabase(url: string, assets: readonly BenchAsset[] = []): Promise<BenchDatabase> {
+async function createDatabase(
+  url: string,
+  assets: readonly BenchAsset[] = [],
+): Promise<Omit<BenchDatabase, 'drop'>> {
   await withDb(url, async (db) => {
     await migrateToLatest(db)
     if (assets.length === 0) return

@@ -1,47 +1,31 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../src/config.js'
-import {
-  postgresServer,
-  sqliteServer,
-  type BenchDatabase,
-  type BenchServer,
-  type DialectName,
-} from './bench-databases.js'
-import { benchAssets, generateCsv } from './generate-csv.js'
-import {
-  fastestBatchRows,
-  formatDialectReport,
-  formatInt,
-  rowsPerSecond,
-  type CoinpipeRuns,
-  type DialectReport,
-} from './ingest-report.js'
-import { runPhase, type PhaseResult } from './measure.js'
+import { postgresServer, sqliteServer, type BenchServer } from './bench-databases.js'
+import { benchDialect, TITLES, type IngestPlan } from './bench-dialect.js'
+import { generateCsv } from './generate-csv.js'
+import { fastestBatchRows, formatDialectReport, formatInt, rowsPerSecond } from './ingest-report.js'
 
 /**
  * CSV ingest benchmark (DESIGN.md §8): coinpipe's CSV import against a bare loader in the same run,
  * on SQLite and, when reachable, PostgreSQL. Each measured phase runs in its own process.
  *
- *   npm run bench:ingest -- [--rows N] [--batch-rows 5000,20000] [--dialects sqlite,postgres] [--cpu-prof DIR]
+ *   npm run bench:ingest -- [--rows N] [--batch-rows 5000,20000] [--repeat N] [--dialects sqlite,postgres]
+ *                           [--cpu-prof DIR]
  *
  * Exits 1 only when an import fails or leaves the wrong number of records; a missed target is reported.
  */
 
 const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
-const TITLES: Record<DialectName, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' }
-const BASELINE_LABELS: Record<DialectName, string> = {
-  sqlite: 'baseline: csv-parse → prepared INSERT, 50k rows/tx',
-  postgres: 'baseline: COPY → staging → INSERT … SELECT',
-}
 
 const { values: flags } = parseArgs({
   options: {
     rows: { type: 'string' },
     'batch-rows': { type: 'string' },
+    repeat: { type: 'string' },
     dialects: { type: 'string' },
     'cpu-prof': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -49,8 +33,9 @@ const { values: flags } = parseArgs({
 })
 if (flags.help) {
   console.log(
-    'usage: npm run bench:ingest -- [--rows N] [--batch-rows N[,N…]] [--dialects sqlite,postgres] [--cpu-prof DIR]\n' +
-      'env: BENCH_ROWS, BENCH_BATCH_ROWS, BENCH_POSTGRES_URL (admin URL, default ' +
+    'usage: npm run bench:ingest -- [--rows N] [--batch-rows N[,N…]] [--repeat N] [--dialects sqlite,postgres]\n' +
+      '                              [--cpu-prof DIR]\n' +
+      'env: BENCH_ROWS, BENCH_BATCH_ROWS, BENCH_REPEAT, BENCH_POSTGRES_URL (admin URL, default ' +
       `${DEFAULT_POSTGRES_URL})`,
   )
   process.exit(0)
@@ -61,6 +46,7 @@ const defaultBatchRows = loadConfig({ LOG_LEVEL: 'silent' }).sources.csv.batchRo
 const batchSizes = (flags['batch-rows'] ?? process.env.BENCH_BATCH_ROWS ?? String(defaultBatchRows))
   .split(',')
   .map((v) => positiveInt(v.trim(), 'batch-rows'))
+const repeat = positiveInt(flags.repeat ?? process.env.BENCH_REPEAT ?? '1', 'repeat')
 const dialects = (flags.dialects ?? 'sqlite,postgres').split(',').map((d) => d.trim())
 const cpuProfDir = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof'])
 if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true })
@@ -81,7 +67,8 @@ try {
   const cpu = cpus()
   console.log(
     `machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown cpu'}, ` +
-      `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version} (${process.platform}/${process.arch})`,
+      `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version} (${process.platform}/${process.arch}), ` +
+      loadAverage(),
   )
   const csv = join(workDir, 'prices.csv')
   const started = performance.now()
@@ -96,7 +83,8 @@ try {
     const server = await openServer(dialect)
     if (!server) continue
     servers.push(server)
-    const report = await benchDialect(server, csv)
+    const plan: IngestPlan = { csv, rows, batchSizes, repeat, cpuProfDir }
+    const report = await benchDialect(server, plan, problems)
     if (report) console.log(`${formatDialectReport(report)}\n`)
     if (report && report.coinpipe.length > 1) {
       const best = fastestBatchRows(report.coinpipe)!
@@ -106,6 +94,7 @@ try {
       )
     }
   }
+  console.log(`at the end: ${loadAverage()}`)
 } catch (error) {
   problems.push(
     `benchmark crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -127,48 +116,11 @@ async function openServer(dialect: string): Promise<BenchServer | undefined> {
   return server
 }
 
-/** Baseline once, then coinpipe twice per batch size, each on its own fresh database. */
-async function benchDialect(server: BenchServer, csv: string): Promise<DialectReport | undefined> {
-  const phase = async (name: string, db: BenchDatabase, args: string[], expectRows: number) => {
-    await server.settle()
-    const cpuProfile =
-      cpuProfDir === undefined ? undefined : { dir: cpuProfDir, name: `${server.dialect}-${name}.cpuprofile` }
-    const result = await runPhase([args[0]!, db.url, csv, ...args.slice(1)], { cpuProfile })
-    check(result, name, expectRows, await db.countRecords())
-    return result
-  }
-  const check = (result: PhaseResult, name: string, expectRows: number, count: number) => {
-    const where = `${TITLES[server.dialect]} ${name}`
-    const status = result.detail.status
-    if (status !== undefined && status !== 'succeeded')
-      problems.push(`${where}: run did not succeed: ${JSON.stringify(result.detail)}`)
-    if (result.rows !== expectRows)
-      problems.push(`${where}: wrote ${result.rows} rows, expected ${expectRows}`)
-    if (count !== rows) problems.push(`${where}: records holds ${count} rows, expected ${rows}`)
-  }
-
-  try {
-    const baselineDb = await server.create('baseline', benchAssets())
-    const baseline = await phase('baseline', baselineDb, ['baseline'], rows)
-    const coinpipe: CoinpipeRuns[] = []
-    for (const batchRows of batchSizes) {
-      const db = await server.create(`coinpipe_${batchRows}`)
-      const args = ['coinpipe', String(batchRows)]
-      const first = await phase(`coinpipe-${batchRows}-first`, db, args, rows)
-      const second = await phase(`coinpipe-${batchRows}-second`, db, args, 0)
-      coinpipe.push({ batchRows, first, second })
-    }
-    return {
-      title: TITLES[server.dialect],
-      where: server.where,
-      rows,
-      baseline: { label: BASELINE_LABELS[server.dialect], result: baseline },
-      coinpipe,
-    }
-  } catch (error) {
-    problems.push(`${TITLES[server.dialect]}: ${error instanceof Error ? error.message : String(error)}`)
-    return undefined
-  }
+/** Other work on the machine skews every number; this says how busy it was. */
+function loadAverage(): string {
+  return `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`
 }
 
 function positiveInt(value: string, name: string): number {

@@ -13,6 +13,8 @@ export interface DialectReport {
   readonly title: string
   readonly where: string
   readonly rows: number
+  /** How many times each phase ran; the tables show the fastest run and the highest peak RSS. */
+  readonly repeat: number
   readonly baseline: { readonly label: string; readonly result: PhaseResult }
   readonly coinpipe: readonly CoinpipeRuns[]
 }
@@ -31,7 +33,7 @@ export function rowsPerSecond(rows: number, result: PhaseResult): number {
 export function formatDialectReport(report: DialectReport): string {
   const { rows, baseline } = report
   const phases: string[][] = [
-    ['phase', 'rows', 'seconds', 'rows/s', 'peak RSS MB'],
+    ['phase', 'rows', 'seconds', 'rows/s', 'CPU s', 'peak RSS MB'],
     phaseRow(baseline.label, rows, baseline.result),
   ]
   for (const { batchRows, first, second } of report.coinpipe) {
@@ -65,9 +67,11 @@ export function formatDialectReport(report: DialectReport): string {
       ),
     )
   }
+  const runs = report.repeat > 1 ? `, best of ${report.repeat} runs, highest peak RSS` : ''
   return [
-    `${report.title}: ${formatInt(rows)} rows (${report.where})`,
+    `${report.title}: ${formatInt(rows)} rows (${report.where}${runs})`,
     table(phases),
+    'seconds: wall time of the work alone; CPU s: the phase process only (a database server is not in it)',
     '',
     table(targets),
   ].join('\n')
@@ -84,6 +88,7 @@ function phaseRow(label: string, fileRows: number, result: PhaseResult, withRate
     formatInt(result.rows),
     result.seconds.toFixed(2),
     withRate ? formatInt(rowsPerSecond(fileRows, result)) : '-',
+    result.cpuSeconds.toFixed(2),
     result.maxRssMb.toFixed(0),
   ]
 }

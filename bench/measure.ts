@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url'
 export interface PhaseResult {
   /** Wall time of the work alone, without process start-up or module loading. */
   readonly seconds: number
+  /** CPU time (user + system) of the child during the work: the in-process share, immune to waiting. */
+  readonly cpuSeconds: number
   /** Peak resident set size of the whole child process. */
   readonly maxRssMb: number
   /** Rows the phase wrote. */
@@ -25,11 +27,14 @@ const PHASE_SCRIPT = resolve(BENCH_DIR, 'ingest-phase.ts')
 
 /** Child side: times `work` and prints its result as one line the parent picks up. */
 export async function reportPhase(work: () => Promise<PhaseWork>): Promise<void> {
+  const cpuBefore = process.cpuUsage()
   const started = performance.now()
   const { rows, detail = {} } = await work()
   const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
   const maxRssMb = process.resourceUsage().maxRSS / 1024
-  const result: PhaseResult = { seconds, maxRssMb, rows, detail }
+  const result: PhaseResult = { seconds, cpuSeconds, maxRssMb, rows, detail }
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`)
 }
 
@@ -64,4 +69,10 @@ export function runPhase(
       resolvePhase(JSON.parse(line.slice(RESULT_PREFIX.length)) as PhaseResult)
     })
   })
+}
+
+/** The fastest of several runs of one phase, with the highest peak RSS any of them reached. */
+export function bestOf(results: readonly PhaseResult[]): PhaseResult {
+  const fastest = results.reduce((best, r) => (r.seconds < best.seconds ? r : best))
+  return { ...fastest, maxRssMb: Math.max(...results.map((r) => r.maxRssMb)) }
 }

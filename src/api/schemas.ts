@@ -1,9 +1,14 @@
-import { Type } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 import { RECORD_SOURCES } from '../config.js'
 
 /** Shared pieces of the API's JSON shapes; snake_case on the wire. */
-export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()])
+
+/**
+ * `T | null` as a JSON type list (`type: [t, 'null']`), which validates and serializes faster than
+ * `anyOf` and reads the same in the OpenAPI document.
+ */
+export const Nullable = <T extends TSchema & { type: string }>(schema: T) =>
+  Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] })
 
 /** A string enum (one clear validation error, unlike a union of literals). */
 export const StringEnum = <const T extends readonly string[]>(

@@ -9,7 +9,9 @@ import {
   SqliteDriver,
   type DatabaseConnection,
   type Driver,
+  type SqliteDatabase as KyselySqliteDatabase,
   type SqliteDialectConfig,
+  type SqliteStatement,
 } from 'kysely'
 import { sameMarketValues, type MarketValues, type NewRecord } from '../../domain/record.js'
 import type { Db, RecordWriteOutcome } from '../database.js'
@@ -34,7 +36,7 @@ export function openSqlite(path: string): Db {
   raw.pragma('foreign_keys = ON')
   raw.pragma('busy_timeout = 5000')
   const kysely = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: raw }),
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }),
     plugins: [new CamelCasePlugin()],
   })
 
@@ -99,5 +101,26 @@ class ImmediateSqliteDialect extends SqliteDialect {
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+/**
+ * Kysely prepares every query anew; most of ours repeat the same SQL text with other parameters, so
+ * prepared statements are kept (bounded) and reused. better-sqlite3 runs each one to completion
+ * synchronously, so one statement is never in use twice at once.
+ */
+function withStatementCache(raw: SqliteDatabase.Database, size = 256): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteStatement>()
+  return {
+    prepare(sqlText) {
+      let statement = statements.get(sqlText)
+      if (statement === undefined) {
+        statement = raw.prepare(sqlText)
+        if (statements.size >= size) statements.delete(statements.keys().next().value!)
+        statements.set(sqlText, statement)
+      }
+      return statement
+    },
+    close: () => raw.close(),
   }
 }

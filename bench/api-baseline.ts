@@ -1,0 +1,116 @@
+import SqliteDatabase from 'better-sqlite3'
+import Fastify, { type FastifyInstance } from 'fastify'
+import {
+  CamelCasePlugin,
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type Dialect,
+} from 'kysely'
+import pg from 'pg'
+import { parseDatabaseUrl, type DatabaseConfig } from '../src/config.js'
+import { listRecords } from '../src/db/repositories/record-repository.js'
+import type { Database } from '../src/db/schema.js'
+
+/** The SQL `GET /api/v1/records?asset=…&limit=…` runs, with a way to bind its parameters. */
+export interface ListSql {
+  readonly text: string
+  params(assetId: string, rows: number): unknown[]
+}
+
+const PROBE_ASSET = '\u0000probe-asset'
+const PROBE_ROWS = 987_654_321
+
+/**
+ * Captures the first-page SQL from coinpipe's own `listRecords`, compiled by the dialect's Kysely
+ * compiler with the plugin `openDatabase` installs, so the bare route cannot drift from the real one.
+ */
+export async function captureListSql(kind: DatabaseConfig['kind']): Promise<ListSql> {
+  const captured: { sql: string; parameters: readonly unknown[] }[] = []
+  const kysely = new Kysely<Database>({
+    dialect: compileOnlyDialect(kind),
+    plugins: [new CamelCasePlugin()],
+    log: (event) => {
+      if (event.level === 'query') captured.push(event.query)
+    },
+  })
+  await listRecords(kysely, { assetId: PROBE_ASSET, limit: PROBE_ROWS, order: 'desc' })
+  await kysely.destroy()
+  const query = captured[0]
+  const assetAt = query?.parameters.indexOf(PROBE_ASSET) ?? -1
+  const rowsAt = query?.parameters.indexOf(PROBE_ROWS) ?? -1
+  if (!query || captured.length !== 1 || assetAt < 0 || rowsAt < 0 || query.parameters.length !== 2) {
+    throw new Error(`unexpected listRecords query: ${JSON.stringify(captured)}`)
+  }
+  return {
+    text: query.sql,
+    params(assetId, rows) {
+      const values: unknown[] = [...query.parameters]
+      values[assetAt] = assetId
+      values[rowsAt] = rows
+      return values
+    },
+  }
+}
+
+function compileOnlyDialect(kind: DatabaseConfig['kind']): Dialect {
+  const postgres = kind === 'postgres'
+  return {
+    createAdapter: () => (postgres ? new PostgresAdapter() : new SqliteAdapter()),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => (postgres ? new PostgresIntrospector(db) : new SqliteIntrospector(db)),
+    createQueryCompiler: () => (postgres ? new PostgresQueryCompiler() : new SqliteQueryCompiler()),
+  }
+}
+
+/**
+ * The baseline: a bare Fastify app with one route, `GET /records?asset=…&limit=…`, running the same
+ * SQL through the raw driver (a better-sqlite3 prepared statement, or a pg pool as large as
+ * coinpipe's) and answering `{ data: rows }`: no schema, no hooks, no plugins, no logger.
+ */
+export async function buildBareApp(url: string): Promise<FastifyInstance> {
+  const config = parseDatabaseUrl(url)
+  const list = await captureListSql(config.kind)
+  const run = openRawQuery(config, list.text)
+  const app = Fastify({ logger: false })
+  app.get('/records', async (request) => {
+    const query = request.query as { asset?: string; limit?: string }
+    const limit = Number(query.limit ?? 100)
+    const rows = await run.query(list.params(query.asset ?? '', limit + 1))
+    return { data: rows.slice(0, limit) }
+  })
+  app.addHook('onClose', () => run.close())
+  return app
+}
+
+function openRawQuery(
+  config: DatabaseConfig,
+  text: string,
+): { query(params: unknown[]): Promise<unknown[]>; close(): Promise<void> } {
+  switch (config.kind) {
+    case 'sqlite': {
+      const db = new SqliteDatabase(config.path)
+      db.pragma('journal_mode = WAL')
+      const statement = db.prepare(text)
+      return {
+        query: (params) => Promise.resolve(statement.all(params)),
+        close: () => {
+          db.close()
+          return Promise.resolve()
+        },
+      }
+    }
+    case 'postgres': {
+      const pool = new pg.Pool({ connectionString: config.url, max: 10 })
+      return {
+        query: async (params) => (await pool.query(text, params)).rows as unknown[],
+        close: () => pool.end(),
+      }
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import { rmSync } from 'node:fs'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { sql } from 'kysely'
+import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
+import { parseDatabaseUrl } from '../src/config.js'
+import { migrateToLatest, openDatabase, type Db } from '../src/db/database.js'
+import { RECORD_COLUMNS, recordParams } from '../src/db/dialects/record-columns.js'
+import { insertAsset } from '../src/db/repositories/asset-repository.js'
+import type { NewRecord } from '../src/domain/record.js'
+
+/** Seeded data for the API benchmark: one hourly series per asset, about 2,000 points each. */
+export interface SeedPlan {
+  readonly records: number
+  readonly assets: readonly { readonly id: string; readonly symbol: string; readonly name: string }[]
+  /** Points per asset (the last hour may cover only some assets). */
+  readonly timestamps: number
+}
+
+export interface SeededDatabase {
+  readonly url: string
+  readonly where: string
+  readonly seedSeconds: number
+  /** Removes the database: a PostgreSQL database is dropped, a SQLite file deleted. Idempotent. */
+  dispose(): Promise<void>
+}
+
+const POINTS_PER_ASSET = 2000
+const MAX_ASSETS = 500
+const START_MS = Date.UTC(2025, 0, 1)
+const HOUR_MS = 3_600_000
+const SQLITE_BATCH_ROWS = 50_000
+
+export function seedPlan(records: number): SeedPlan {
+  const assetCount = Math.min(MAX_ASSETS, Math.max(1, Math.round(records / POINTS_PER_ASSET)))
+  const assets = Array.from({ length: assetCount }, (_, i) => {
+    const n = String(i + 1).padStart(4, '0')
+    return { id: `benchcoin-${n}`, symbol: `BC${n}`, name: `Bench Coin ${n}` }
+  })
+  return { records, assets, timestamps: Math.ceil(records / assetCount) }
+}
+
+/** Small deterministic PRNG (mulberry32), so both dialects hold the same rows. */
+function random(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
+
+const round = (value: number) => Number(value.toPrecision(10))
+
+/**
+ * Records in load order (every asset at one hour, then the next hour), as an hourly ETL run writes
+ * them: a random walk per asset with realistic magnitudes and some unknown (NULL) values.
+ */
+export function* generateRecords(plan: SeedPlan): Generator<NewRecord> {
+  const rand = random(42)
+  const gauss = () => (rand() + rand() + rand() - 1.5) * 2
+  const state = plan.assets.map((asset, i) => {
+    const price = 10 ** (rand() * 8 - 4)
+    const supply = 10 ** (6 + rand() * 5)
+    return {
+      asset,
+      source: i % 3 === 2 ? 'coinpaprika' : 'coingecko',
+      offsetMs: Math.floor(rand() * 60) * 1000,
+      price,
+      supply,
+      volatility: 0.002 + rand() * 0.018,
+      maxSupply: rand() < 0.4 ? null : round(supply * (1 + rand() * 2)),
+      totalSupply: rand() < 0.1 ? null : round(supply * (1 + rand() * 0.2)),
+      history: new Array<number>(24).fill(price),
+    }
+  })
+  let written = 0
+  for (let t = 0; t < plan.timestamps; t++) {
+    for (const [i, s] of state.entries()) {
+      if (written++ === plan.records) return
+      const dayAgo = s.history[t % 24] ?? s.price
+      s.price *= Math.exp(s.volatility * gauss())
+      s.history[t % 24] = s.price
+      s.supply *= 1 + rand() * 1e-5
+      const observed = START_MS + t * HOUR_MS + s.offsetMs
+      const marketCap = s.price * s.supply
+      yield {
+        assetId: s.asset.id,
+        source: s.source,
+        observedAt: new Date(observed).toISOString(),
+        priceUsd: round(s.price),
+        marketCapUsd: rand() < 0.01 ? null : round(marketCap),
+        volume24hUsd: rand() < 0.02 ? null : round(marketCap * (0.005 + rand() * 0.2)),
+        change24hPct: t < 24 ? null : round((s.price / dayAgo - 1) * 100),
+        rank: rand() < 0.005 ? null : i + 1,
+        circulatingSupply: round(s.supply),
+        totalSupply: s.totalSupply,
+        maxSupply: s.maxSupply,
+        runId: t + 1,
+        rawBatchId: t + 1,
+        loadedAt: new Date(observed + 45_000 + i * 10).toISOString(),
+      }
+    }
+  }
+}
+
+/** A fresh SQLite file at `path`: migrated, seeded through `db.writeRecords` in large transactions. */
+export async function seedSqlite(path: string, plan: SeedPlan): Promise<SeededDatabase> {
+  const started = performance.now()
+  const url = `sqlite:${path}`
+  const db = openDatabase(parseDatabaseUrl(url))
+  try {
+    await migrateAndInsertAssets(db, plan)
+    let batch: NewRecord[] = []
+    const flush = async () => {
+      const rows = batch
+      batch = []
+      await db.kysely.transaction().execute((trx) => db.writeRecords(trx, rows))
+    }
+    for (const record of generateRecords(plan)) {
+      batch.push(record)
+      if (batch.length === SQLITE_BATCH_ROWS) await flush()
+    }
+    await flush()
+    await sql`analyze`.execute(db.kysely)
+    await sql`pragma wal_checkpoint(truncate)`.execute(db.kysely)
+  } finally {
+    await db.close()
+  }
+  return {
+    url,
+    where: path,
+    seedSeconds: (performance.now() - started) / 1000,
+    dispose: () => {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
+      return Promise.resolve()
+    },
+  }
+}
+
+/**
+ * A throwaway `coinpipe_benchapi_<ts>` database on the server at `adminUrl`, migrated and seeded by
+ * COPY with the same rows as SQLite; `undefined` when the server cannot be reached.
+ */
+export async function seedPostgres(adminUrl: string, plan: SeedPlan): Promise<SeededDatabase | undefined> {
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 })
+  try {
+    await admin.connect()
+  } catch {
+    await admin.end().catch(() => undefined)
+    return undefined
+  }
+  const started = performance.now()
+  const name = `coinpipe_benchapi_${Date.now()}`
+  const target = new URL(adminUrl)
+  target.pathname = `/${name}`
+  const url = target.toString()
+  let disposed = false
+  const dispose = async () => {
+    if (disposed) return
+    disposed = true
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    } finally {
+      await admin.end()
+    }
+  }
+  try {
+    await admin.query(`CREATE DATABASE ${name}`)
+    const db = openDatabase(parseDatabaseUrl(url))
+    try {
+      await migrateAndInsertAssets(db, plan)
+    } finally {
+      await db.close()
+    }
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      const copy = client.query(
+        copyFrom(`COPY records (${RECORD_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`),
+      )
+      await pipeline(Readable.from(csvChunks(plan)), copy)
+      await client.query('VACUUM ANALYZE')
+    } finally {
+      await client.end()
+    }
+  } catch (error) {
+    await dispose()
+    throw error
+  }
+  return {
+    url,
+    where: `database ${name} on ${target.host}`,
+    seedSeconds: (performance.now() - started) / 1000,
+    dispose,
+  }
+}
+
+async function migrateAndInsertAssets(db: Db, plan: SeedPlan): Promise<void> {
+  await migrateToLatest(db)
+  const createdAt = new Date(START_MS).toISOString()
+  await db.kysely.transaction().execute(async (trx) => {
+    for (const asset of plan.assets) await insertAsset(trx, { ...asset, createdAt })
+  })
+}
+
+/** CSV lines for COPY (an unquoted empty field is NULL), a few thousand rows per chunk. */
+function* csvChunks(plan: SeedPlan): Generator<string> {
+  let chunk = ''
+  let rows = 0
+  for (const record of generateRecords(plan)) {
+    chunk +=
+      recordParams(record)
+        .map((v) => (v === null ? '' : String(v)))
+        .join(',') + '\n'
+    if (++rows % 5000 === 0) {
+      yield chunk
+      chunk = ''
+    }
+  }
+  if (chunk !== '') yield chunk
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../src/api/build-app.js'
+import { loadConfig } from '../src/config.js'
+import { openDatabase } from '../src/db/database.js'
+import { createLogger } from '../src/logger.js'
+import { createSourceRegistry } from '../src/sources/registry.js'
+import { buildBareApp } from './api-baseline.js'
+import { LISTENING_PREFIX } from './api-process.js'
+
+/**
+ * Child process of the API benchmark: `api-server.ts coinpipe|bare <database url>` serves on a free
+ * port of 127.0.0.1, prints `API_BENCH_LISTENING <port>` on stdout, and exits cleanly on SIGTERM
+ * (so that `--cpu-prof` can write its profile).
+ */
+
+async function coinpipeApp(url: string): Promise<FastifyInstance> {
+  const config = loadConfig({
+    DATABASE_URL: url,
+    LOG_LEVEL: 'warn',
+    ETL_RUN_ON_START: 'false',
+    ETL_SCHEDULE: 'off',
+  })
+  const db = openDatabase(config.database)
+  const app = await buildApp(config, {
+    db,
+    log: createLogger(config.logLevel, { pretty: false, fd: 2 }),
+    sources: createSourceRegistry(config),
+    staleRunAfterMs: config.etl.staleRunAfterMs,
+  })
+  app.addHook('onClose', () => db.close())
+  return app
+}
+
+async function main(): Promise<void> {
+  const [kind, url] = process.argv.slice(2)
+  if ((kind !== 'coinpipe' && kind !== 'bare') || url === undefined) {
+    throw new Error('usage: api-server.ts coinpipe|bare <database url>')
+  }
+  const app = kind === 'coinpipe' ? await coinpipeApp(url) : await buildBareApp(url)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  if (typeof address !== 'object' || address === null) throw new Error('server has no port')
+  process.stdout.write(`${LISTENING_PREFIX}${address.port}\n`)
+  process.once('SIGTERM', () => {
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error)
+        process.exit(1)
+      },
+    )
+  })
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
