@@ -19,7 +19,11 @@ describe('loadConfig', () => {
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 })
     expect(config.sources.enabled).toEqual(['coingecko', 'coinpaprika', 'csv'])
     expect(config.sources.csv.paths[0]).toMatch(/data\/sample-prices\.csv$/)
-    expect(config.etl.schedules).toEqual({ coingecko: '*/10 * * * *', coinpaprika: '*/10 * * * *', csv: '*/10 * * * *' })
+    expect(config.etl.schedules).toEqual({
+      coingecko: '*/10 * * * *',
+      coinpaprika: '*/10 * * * *',
+      csv: '*/10 * * * *',
+    })
     expect(config.etl.runOnStart).toBe(true)
     expect(config.api.keys).toEqual([])
     expect(config.sources.coingecko.apiKey).toBeUndefined()
@@ -97,7 +101,9 @@ describe('loadConfig', () => {
   })
 
   it('refuses to require keys for reads when no key exists', () => {
-    expect(problemsOf({ API_READ_KEYS_REQUIRED: 'true' })).toEqual(['API_READ_KEYS_REQUIRED=true needs API_KEYS to be set'])
+    expect(problemsOf({ API_READ_KEYS_REQUIRED: 'true' })).toEqual([
+      'API_READ_KEYS_REQUIRED=true needs API_KEYS to be set',
+    ])
   })
 
   it('returns a frozen object', () => {

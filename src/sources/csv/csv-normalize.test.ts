@@ -51,14 +51,21 @@ describe('normalizeCsvRow', () => {
     expect(ok(['2024-01-31', 'SHIB', '', price, '', '']).priceUsd).toBeCloseTo(expected, 12)
   })
 
-  it.each(['N/A', 'n/a', '', '  ', 'null', '-'])('stores the optional value %j as null, never 0', (missing) => {
-    const observation = ok(['2024-01-31', 'BTC', '', '1', missing, missing])
-    expect(observation.marketCapUsd).toBeNull()
-    expect(observation.volume24hUsd).toBeNull()
-  })
+  it.each(['N/A', 'n/a', '', '  ', 'null', '-'])(
+    'stores the optional value %j as null, never 0',
+    (missing) => {
+      const observation = ok(['2024-01-31', 'BTC', '', '1', missing, missing])
+      expect(observation.marketCapUsd).toBeNull()
+      expect(observation.volume24hUsd).toBeNull()
+    },
+  )
 
   it('uses the symbol alone as the source id when there is no name', () => {
-    expect(ok(['2024-01-31', 'btc', '', '1', '', '']).asset).toEqual({ sourceAssetId: 'BTC', symbol: 'BTC', name: null })
+    expect(ok(['2024-01-31', 'btc', '', '1', '', '']).asset).toEqual({
+      sourceAssetId: 'BTC',
+      symbol: 'BTC',
+      name: null,
+    })
   })
 
   it.each([
@@ -82,7 +89,10 @@ describe('normalizeCsvRow', () => {
 
   it('keeps a negative 24h change, which is a real value', () => {
     const withChange = mapCsvHeader(['date', 'symbol', 'close', 'percent_change_24h'])
-    const result = normalizeCsvRow({ fields: ['2024-01-31', 'BTC', '1', '-3.5'], line: 2, raw: '' }, withChange)
+    const result = normalizeCsvRow(
+      { fields: ['2024-01-31', 'BTC', '1', '-3.5'], line: 2, raw: '' },
+      withChange,
+    )
     expect(result).toMatchObject({ priceUsd: 1, change24hPct: -3.5 })
   })
 })

@@ -14,7 +14,8 @@ function file(text: string | Buffer): string {
 
 async function readAll(path: string, cursor?: CsvCursor, batchRows = 2): Promise<ExtractedBatch[]> {
   const batches: ExtractedBatch[] = []
-  for await (const batch of readCsvBatches(path, cursor, batchRows, new AbortController().signal)) batches.push(batch)
+  for await (const batch of readCsvBatches(path, cursor, batchRows, new AbortController().signal))
+    batches.push(batch)
   return batches
 }
 
@@ -73,7 +74,9 @@ describe('readCsvBatches', () => {
   })
 
   it('fails with CSV_HEADER_INVALID when no column holds the price', async () => {
-    await expect(readAll(file('date,symbol,volume\n2024-01-01,A,1\n'))).rejects.toMatchObject({ code: 'CSV_HEADER_INVALID' })
+    await expect(readAll(file('date,symbol,volume\n2024-01-01,A,1\n'))).rejects.toMatchObject({
+      code: 'CSV_HEADER_INVALID',
+    })
   })
 
   it('fails with CSV_FILE_UNREADABLE for a missing file', async () => {

@@ -30,7 +30,8 @@ export class FilePrefixHasher {
     let start = this.pendingStart
     for (const chunk of this.pending) {
       const end = start + chunk.length
-      if (end > from && start < to) parts.push(chunk.subarray(Math.max(0, from - start), Math.min(chunk.length, to - start)))
+      if (end > from && start < to)
+        parts.push(chunk.subarray(Math.max(0, from - start), Math.min(chunk.length, to - start)))
       if (end >= to) break
       start = end
     }
