@@ -138,56 +138,25 @@ async function runStream(
   const cache: AssetCache = new Map()
   const totals = { batches: 0, extracted: 0, loaded: 0, unchanged: 0, rejected: 0 }
   let failed = 0
-  for await (const batch of stream.extract(checkpoints[stream.name] ?? undefined, signal)) {
-    const now = nowIso(ctx)
-    const cursorAfter = JSON.stringify(batch.cursorAfter)
-    const rawBatchId = await storeRawBatch(
-      ctx.db.kysely,
-      { runId, source: source.name, stream: stream.name, cursorBefore: cursor, now },
-      batch,
-    )
-    const batchLog = log.child({ batchId: rawBatchId })
-    let prepared
-    try {
-      prepared = await prepareBatch(
+  // One batch loads while the next is read and transformed; loads still commit strictly in order.
+  let inFlight: Promise<void> | undefined
+  const settle = async () => {
+    const loading = inFlight
+    inFlight = undefined
+    await loading
+  }
+  try {
+    for await (const batch of stream.extract(checkpoints[stream.name] ?? undefined, signal)) {
+      const now = nowIso(ctx)
+      const cursorAfter = JSON.stringify(batch.cursorAfter)
+      const rawBatchId = await storeRawBatch(
         ctx.db.kysely,
-        source,
-        stream.name,
+        { runId, source: source.name, stream: stream.name, cursorBefore: cursor, now },
         batch,
-        { runId, rawBatchId, loadedAt: now },
-        cache,
       )
-    } catch (error) {
-      if (!(error instanceof AppError)) {
-        await markBatchFailed(ctx.db.kysely, rawBatchId, errorCode(error), errorMessage(error)).catch(
-          () => undefined,
-        )
-        throw error
-      }
-      // The payload is unusable as a whole: keep it for replay and move past it.
-      failed++
-      batchLog.warn({ errorCode: error.code, err: error }, 'batch failed to transform')
-      await skipFailedBatch(ctx.db, { ...target(), extracted: batch.rowCount }, error)
       cursor = cursorAfter
-      checkpoints[stream.name] = batch.cursorAfter
-      continue
-    }
-    try {
-      const counts = await loadBatch(ctx.db, { ...target(), extracted: batch.rowCount }, prepared)
-      for (const key of Object.keys(totals) as (keyof RunCounts)[]) totals[key] += counts[key]
-      batchLog.debug({ ...counts }, 'batch loaded')
-    } catch (error) {
-      await markBatchFailed(ctx.db.kysely, rawBatchId, errorCode(error), errorMessage(error)).catch(
-        () => undefined,
-      )
-      throw error
-    }
-    cursor = cursorAfter
-    checkpoints[stream.name] = batch.cursorAfter
-    onProgress?.({ stream: stream.name, ...totals })
-
-    function target() {
-      return {
+      const batchLog = log.child({ batchId: rawBatchId })
+      const target = {
         source: source.name,
         conflictCode: source.conflictCode,
         stream: stream.name,
@@ -195,8 +164,56 @@ async function runStream(
         rawBatchId,
         cursorAfter,
         now,
+        extracted: batch.rowCount,
       }
+      let prepared
+      try {
+        prepared = await prepareBatch(
+          ctx.db.kysely,
+          source,
+          stream.name,
+          batch,
+          { runId, rawBatchId, loadedAt: now },
+          cache,
+        )
+      } catch (error) {
+        await settle()
+        if (!(error instanceof AppError)) {
+          await markBatchFailed(ctx.db.kysely, rawBatchId, errorCode(error), errorMessage(error)).catch(
+            () => undefined,
+          )
+          throw error
+        }
+        // The payload is unusable as a whole: keep it for replay and move past it.
+        failed++
+        batchLog.warn({ errorCode: error.code, err: error }, 'batch failed to transform')
+        await skipFailedBatch(ctx.db, target, error)
+        checkpoints[stream.name] = batch.cursorAfter
+        continue
+      }
+      await settle()
+      inFlight = loadBatch(ctx.db, target, prepared).then(
+        (counts) => {
+          for (const key of Object.keys(totals) as (keyof RunCounts)[]) totals[key] += counts[key]
+          batchLog.debug({ ...counts }, 'batch loaded')
+          checkpoints[stream.name] = batch.cursorAfter
+          onProgress?.({ stream: stream.name, ...totals })
+        },
+        async (error: unknown) => {
+          await markBatchFailed(ctx.db.kysely, rawBatchId, errorCode(error), errorMessage(error)).catch(
+            () => undefined,
+          )
+          throw error
+        },
+      )
+      // Handled when settled; this only keeps a failure from being reported as unhandled meanwhile.
+      inFlight.catch(() => undefined)
     }
+    await settle()
+  } catch (error) {
+    // Whatever failed, the batch in flight finishes (or fails) before the run is closed.
+    await inFlight?.catch(() => undefined)
+    throw error
   }
   return failed
 }

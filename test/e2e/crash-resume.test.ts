@@ -85,7 +85,9 @@ describe.each(DIALECTS)('an import killed with SIGKILL on %s', (dialect) => {
     expect(atKill.records).toBeLessThan(csv.uniqueKeys)
     expect(await countRecords()).toBe(atKill.records)
     expect(atKill.run).toMatchObject({ status: 'running', owner: `${hostname()}:${first.pid}` })
-    expect(atKill.pending).toHaveLength(1)
+    // One batch loading and, read ahead while it loads, at most one more.
+    expect(atKill.pending.length).toBeGreaterThanOrEqual(1)
+    expect(atKill.pending.length).toBeLessThanOrEqual(2)
     const committed = (await batchesOfRun(atKill.run.id)).filter((b) => b.status === 'loaded')
     const committedRows = committed.reduce((sum, b) => sum + b.rowCount, 0)
 
@@ -115,8 +117,12 @@ describe.each(DIALECTS)('an import killed with SIGKILL on %s', (dialect) => {
     expect(killed).toMatchObject({ status: 'failed', errorCode: 'RUN_INTERRUPTED' })
     expect(killed.errorMessage).toContain(String(first.pid))
     expect(killed.finishedAt).not.toBeNull()
-    const inFlight = (await batchesOfRun(atKill.run.id)).find((b) => b.id === atKill.pending[0]!.id)
-    expect(inFlight).toMatchObject({ status: 'failed', errorCode: 'RUN_INTERRUPTED' })
+    const inFlight = (await batchesOfRun(atKill.run.id)).filter((b) =>
+      atKill.pending.some((p) => p.id === b.id),
+    )
+    expect(inFlight).toHaveLength(atKill.pending.length)
+    for (const batch of inFlight)
+      expect(batch).toMatchObject({ status: 'failed', errorCode: 'RUN_INTERRUPTED' })
     const stillPending = await test.db.kysely
       .selectFrom('rawBatches')
       .select('id')
