@@ -1,9 +1,6 @@
-import { loadConfig, parseDatabaseUrl } from '../src/config.js'
-import { openDatabase } from '../src/db/database.js'
-import { createLogger } from '../src/logger.js'
+import { parseDatabaseUrl } from '../src/config.js'
 import type { PipelineContext } from '../src/pipeline/pipeline-context.js'
-import { runSource } from '../src/pipeline/run-pipeline.js'
-import { createSourceRegistry } from '../src/sources/registry.js'
+import { loadCoinpipe } from './coinpipe-build.js'
 import { loadPostgresBaseline, loadSqliteBaseline } from './baseline-loaders.js'
 import { reportPhase, type PhaseWork } from './measure.js'
 
@@ -43,6 +40,7 @@ async function prepareCoinpipe(
   file: string,
   csvBatchRows: string | undefined,
 ): Promise<() => Promise<PhaseWork>> {
+  const { loadConfig, openDatabase, createLogger, createSourceRegistry, runSource } = await loadCoinpipe()
   const config = loadConfig({
     DATABASE_URL: url,
     CSV_PATHS: file,

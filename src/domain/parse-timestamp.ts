@@ -32,8 +32,15 @@ export function parseTimestamp(input: string | number): string | undefined {
       : parseText(String(input))
   }
   if (typeof input !== 'string') return undefined
-  return parseText(input.trim())
+  // Files list many rows per timestamp in a row: remember the last one.
+  if (input === lastInput) return lastResult
+  lastResult = parseText(input.trim())
+  lastInput = input
+  return lastResult
 }
+
+let lastInput: string | undefined
+let lastResult: string | undefined
 
 function parseText(text: string): string | undefined {
   const epoch = EPOCH_PATTERN.exec(text)

@@ -58,7 +58,9 @@ export async function prepareBatch(
       circulatingSupply: observation.circulatingSupply,
       totalSupply: observation.totalSupply,
       maxSupply: observation.maxSupply,
-      ...provenance,
+      runId: provenance.runId,
+      rawBatchId: provenance.rawBatchId,
+      loadedAt: provenance.loadedAt,
     }
     const key = recordKey(record)
     const first = firstByKey.get(key)

@@ -95,14 +95,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('run_id', 'bigint')
     .addColumn('raw_batch_id', 'bigint')
     .addColumn('loaded_at', t.time, (c) => c.notNull())
-    .addUniqueConstraint('records_natural_key', ['asset_id', 'source', 'observed_at'])
+    // The natural key, ordered so the same index serves "one asset, by time" reads.
+    .addUniqueConstraint('records_natural_key', ['asset_id', 'observed_at', 'source'])
     .execute()
   // Keyset pagination walks (observed_at, id) within each filter.
-  await db.schema
-    .createIndex('records_asset_time')
-    .on('records')
-    .columns(['asset_id', 'observed_at', 'id'])
-    .execute()
   await db.schema
     .createIndex('records_source_time')
     .on('records')
