@@ -1,9 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../src/api/build-app.js'
-import { loadConfig } from '../src/config.js'
-import { openDatabase } from '../src/db/database.js'
-import { createLogger } from '../src/logger.js'
-import { createSourceRegistry } from '../src/sources/registry.js'
+import { loadCoinpipe } from './coinpipe-build.js'
 import { buildBareApp } from './api-baseline.js'
 import { LISTENING_PREFIX } from './api-process.js'
 
@@ -14,6 +10,7 @@ import { LISTENING_PREFIX } from './api-process.js'
  */
 
 async function coinpipeApp(url: string): Promise<FastifyInstance> {
+  const { buildApp, loadConfig, openDatabase, createLogger, createSourceRegistry } = await loadCoinpipe()
   const config = loadConfig({
     DATABASE_URL: url,
     LOG_LEVEL: 'warn',

@@ -10,14 +10,16 @@ const DIST = fileURLToPath(new URL('../dist/', import.meta.url))
  */
 export async function loadCoinpipe() {
   const base = process.env.BENCH_FROM_SRC === '1' ? '../src/' : DIST
-  if (base === DIST && !existsSync(`${DIST}main.js`)) throw new Error('dist/ is missing: run `npm run build` first')
+  if (base === DIST && !existsSync(`${DIST}main.js`))
+    throw new Error('dist/ is missing: run `npm run build` first')
   const load = <T>(path: string) => import(base === DIST ? `${DIST}${path}` : `${base}${path}`) as Promise<T>
-  const [config, database, logger, registry, pipeline] = await Promise.all([
+  const [config, database, logger, registry, pipeline, api] = await Promise.all([
     load<typeof import('../src/config.js')>('config.js'),
     load<typeof import('../src/db/database.js')>('db/database.js'),
     load<typeof import('../src/logger.js')>('logger.js'),
     load<typeof import('../src/sources/registry.js')>('sources/registry.js'),
     load<typeof import('../src/pipeline/run-pipeline.js')>('pipeline/run-pipeline.js'),
+    load<typeof import('../src/api/build-app.js')>('api/build-app.js'),
   ])
   return {
     loadConfig: config.loadConfig,
@@ -25,5 +27,6 @@ export async function loadCoinpipe() {
     createLogger: logger.createLogger,
     createSourceRegistry: registry.createSourceRegistry,
     runSource: pipeline.runSource,
+    buildApp: api.buildApp,
   }
 }
