@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely'
-import { sameMarketValues, type MarketValues, type NewRecord } from '../../domain/record.js'
+import { sameMarketValues, type MarketValues } from '../../domain/record.js'
 import type { Db } from '../database.js'
 import type { Database } from '../schema.js'
 import {
@@ -69,9 +69,10 @@ export function openPostgres(url: string): Db {
     kind: 'postgres',
     kysely,
     /**
-     * One round trip per batch: the rows travel as column arrays through `unnest`, are inserted with
-     * ON CONFLICT DO NOTHING, and the keys that already existed come back with their stored values
-     * (the outer SELECT sees the table as it was before this statement).
+     * The rows travel as column arrays through `unnest` and are inserted with ON CONFLICT DO NOTHING:
+     * one round trip when every key is new. Otherwise a second statement reads the stored values of
+     * the batch's keys; a key this statement inserted holds exactly the input values, so the keys
+     * that differ are the conflicts, whoever wrote them (a concurrent writer included).
      */
     async writeRecords(trx, rows) {
       if (rows.length === 0) return { inserted: 0, unchanged: 0, conflicts: [] }
@@ -79,38 +80,30 @@ export function openPostgres(url: string): Db {
       rows.forEach((row, i) =>
         recordParams(row).forEach((value, c) => ((columns[c] as unknown[])[i] = value)),
       )
-      const ordinals = rows.map((_, i) => i)
       const arrays = sql.join(
         columns.map((values, c) => sql`${values}::${sql.raw(PG_ARRAY_TYPES[RECORD_COLUMNS[c]!])}`),
       )
       const names = sql.raw(RECORD_COLUMNS.join(', '))
-      const existingColumns = sql.raw(VALUE_COLUMNS.map((c) => `r.${c}`).join(', '))
-      // Rows this statement did not insert, with their stored values when the statement could see them. A
-      // key inserted by a concurrent transaction is neither inserted nor visible here: it is read again below.
-      const result = await sql<ExistingValuesRow & { ord: number; visible: boolean }>`
-        WITH input AS (
-          SELECT * FROM unnest(${ordinals}::int4[], ${arrays}) AS i(ord, ${names})
-        ), inserted AS (
-          INSERT INTO records (${names}) SELECT ${names} FROM input
-          ON CONFLICT (asset_id, source, observed_at) DO NOTHING
-          RETURNING asset_id, source, observed_at
-        )
-        SELECT i.ord, r.id IS NOT NULL AS visible, ${existingColumns} FROM input i
-        LEFT JOIN inserted n ON n.asset_id = i.asset_id AND n.source = i.source AND n.observed_at = i.observed_at
-        LEFT JOIN records r ON r.asset_id = i.asset_id AND r.source = i.source AND r.observed_at = i.observed_at
-        WHERE n.asset_id IS NULL`.execute(trx.withoutPlugins())
+      const db = trx.withoutPlugins()
+      const insert = await sql`
+        INSERT INTO records (${names}) SELECT * FROM unnest(${arrays}) AS i(${names})
+        ON CONFLICT (asset_id, source, observed_at) DO NOTHING`.execute(db)
+      const inserted = Number(insert.numAffectedRows ?? 0)
+      if (inserted === rows.length) return { inserted, unchanged: 0, conflicts: [] }
+
+      const stored = await sql<ExistingValuesRow & { ord: number }>`
+        SELECT i.ord, ${sql.raw(VALUE_COLUMNS.map((c) => `r.${c}`).join(', '))}
+        FROM unnest(${rows.map((_, i) => i)}::int4[], ${columns[0]}::text[], ${columns[1]}::text[], ${columns[2]}::timestamptz[])
+          AS i(ord, asset_id, source, observed_at)
+        JOIN records r ON r.asset_id = i.asset_id AND r.source = i.source AND r.observed_at = i.observed_at`.execute(
+        db,
+      )
       const conflicts: { index: number; existing: MarketValues }[] = []
-      for (const row of result.rows) {
-        const stored = row.visible ? row : await findStoredValues(trx, rows[row.ord]!)
-        const existing = stored ? toMarketValues(stored) : undefined
-        if (existing && !sameMarketValues(existing, rows[row.ord]!))
-          conflicts.push({ index: row.ord, existing })
+      for (const row of stored.rows) {
+        const existing = toMarketValues(row)
+        if (!sameMarketValues(existing, rows[row.ord]!)) conflicts.push({ index: row.ord, existing })
       }
-      return {
-        inserted: rows.length - result.rows.length,
-        unchanged: result.rows.length - conflicts.length,
-        conflicts,
-      }
+      return { inserted, unchanged: rows.length - inserted - conflicts.length, conflicts }
     },
     async close() {
       await kysely.destroy()
@@ -118,17 +111,4 @@ export function openPostgres(url: string): Db {
       if (!pool.ended) await pool.end()
     },
   }
-}
-
-/** A key another transaction committed while this statement waited on it: visible to a new statement. */
-async function findStoredValues(
-  trx: Kysely<Database>,
-  row: NewRecord,
-): Promise<ExistingValuesRow | undefined> {
-  const result = await sql<ExistingValuesRow>`
-    SELECT ${sql.raw(VALUE_COLUMNS.join(', '))} FROM records
-    WHERE asset_id = ${row.assetId} AND source = ${row.source} AND observed_at = ${row.observedAt}`.execute(
-    trx.withoutPlugins(),
-  )
-  return result.rows[0]
 }
