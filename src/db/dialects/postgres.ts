@@ -80,13 +80,26 @@ export function openPostgres(url: string): Db {
       rows.forEach((row, i) =>
         recordParams(row).forEach((value, c) => ((columns[c] as unknown[])[i] = value)),
       )
+      // A column with one value for the whole batch (source, run, batch, load time) travels once.
+      // The key's first column always travels as an array, so unnest has a row count even for one row.
+      const constant = columns.map((values, c) => c > 0 && values.every((v) => v === values[0]))
+      const varying = RECORD_COLUMNS.filter((_, c) => !constant[c])
       const arrays = sql.join(
-        columns.map((values, c) => sql`${values}::${sql.raw(PG_ARRAY_TYPES[RECORD_COLUMNS[c]!])}`),
+        columns.flatMap((values, c) =>
+          constant[c] ? [] : [sql`${values}::${sql.raw(PG_ARRAY_TYPES[RECORD_COLUMNS[c]!])}`],
+        ),
+      )
+      const selected = sql.join(
+        columns.map((values, c) =>
+          constant[c]
+            ? sql`${values[0]}::${sql.raw(PG_ARRAY_TYPES[RECORD_COLUMNS[c]!].slice(0, -2))}`
+            : sql.ref(`i.${RECORD_COLUMNS[c]!}`),
+        ),
       )
       const names = sql.raw(RECORD_COLUMNS.join(', '))
       const db = trx.withoutPlugins()
       const insert = await sql`
-        INSERT INTO records (${names}) SELECT * FROM unnest(${arrays}) AS i(${names})
+        INSERT INTO records (${names}) SELECT ${selected} FROM unnest(${arrays}) AS i(${sql.raw(varying.join(', '))})
         ON CONFLICT (asset_id, source, observed_at) DO NOTHING`.execute(db)
       const inserted = Number(insert.numAffectedRows ?? 0)
       if (inserted === rows.length) return { inserted, unchanged: 0, conflicts: [] }
