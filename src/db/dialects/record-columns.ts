@@ -20,6 +20,24 @@ export const RECORD_COLUMNS = [
 
 export const VALUE_COLUMNS = RECORD_COLUMNS.slice(3, 11)
 
+/** The `NewRecord` field behind each of `RECORD_COLUMNS`, in the same order. */
+export const RECORD_FIELDS = [
+  'assetId',
+  'source',
+  'observedAt',
+  'priceUsd',
+  'marketCapUsd',
+  'volume24hUsd',
+  'change24hPct',
+  'rank',
+  'circulatingSupply',
+  'totalSupply',
+  'maxSupply',
+  'runId',
+  'rawBatchId',
+  'loadedAt',
+] as const satisfies readonly (keyof NewRecord)[]
+
 export function recordParams(r: NewRecord): (string | number | null)[] {
   return [
     r.assetId,

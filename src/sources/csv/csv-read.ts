@@ -76,15 +76,20 @@ export async function* readCsvBatches(
   const feeding = pipeline(createReadStream(file, { start }), tap, parser)
   feeding.catch(() => undefined) // surfaced through the parser's iterator below
 
-  let rows: CsvRow[] = []
+  // Per record only its fields and where it ends; its text and line are cut from the batch's
+  // payload once the batch is complete (one decode per batch instead of one per row).
+  let records: ParsedRecord[] = []
   let lineBase = lines
   let byteEnd = start
   let batchStart = start
   const batch = (): ExtractedBatch => {
     const cols = columns ?? []
+    const payload = hasher.text(batchStart, byteEnd)
+    const rows = toCsvRows(payload, records, batchStart - start, lineBase)
+    lines = lineBase + countNewlines(payload)
     const meta: CsvBatchMeta = { file, columns: cols, lineBase }
     const out: ExtractedBatch = {
-      payload: hasher.text(batchStart, byteEnd),
+      payload,
       meta: { ...meta },
       rowCount: rows.length,
       cursorAfter: {
@@ -95,27 +100,25 @@ export async function* readCsvBatches(
       },
       parsed: rows,
     }
-    rows = []
+    records = []
     lineBase = lines
     batchStart = byteEnd
     return out
   }
 
   try {
-    for await (const { record, info } of parser as AsyncIterable<ParsedRecord>) {
-      const raw = hasher.text(byteEnd, start + info.bytes)
-      const row = toCsvRow(record, raw, lines)
-      lines += countNewlines(raw)
-      byteEnd = start + info.bytes
+    for await (const record of parser as AsyncIterable<ParsedRecord>) {
+      byteEnd = start + record.info.bytes
       if (columns === undefined) {
-        columns = record.map((c) => c.trim())
+        columns = record.record.map((c) => c.trim())
         checkHeader(file, columns)
+        lines += countNewlines(hasher.text(batchStart, byteEnd))
         lineBase = lines
         batchStart = byteEnd
         continue
       }
-      rows.push(row)
-      if (rows.length >= batchRows) {
+      records.push(record)
+      if (records.length >= batchRows) {
         yield batch()
         if (signal.aborted) return
       }
@@ -124,27 +127,47 @@ export async function* readCsvBatches(
     if (error instanceof CsvFileError) throw error
     throw new CsvFileError(
       'CSV_FILE_UNREADABLE',
-      `cannot read ${file} after line ${lines}: ${String((error as Error).message)}`,
-      { file, line: lines },
+      `cannot read ${file} after line ${lineBase}: ${String((error as Error).message)}`,
+      { file, line: lineBase },
       error,
     )
   }
-  if (rows.length > 0) yield batch()
+  if (records.length > 0) yield batch()
 }
 
 /** Reads a stored batch's text back into rows, exactly as the live import saw them. */
 export function parseCsvBatch(payload: string, meta: CsvBatchMeta): CsvRow[] {
-  const bytes = Buffer.from(payload, 'utf8')
-  const records = parseSync(bytes, { ...PARSE_OPTIONS, bom: false }) as unknown as ParsedRecord[]
-  let lines = meta.lineBase
-  let offset = 0
-  return records.map(({ record, info }) => {
-    const raw = bytes.subarray(offset, info.bytes).toString('utf8')
-    offset = info.bytes
-    const row = toCsvRow(record, raw, lines)
+  const records = parseSync(Buffer.from(payload, 'utf8'), {
+    ...PARSE_OPTIONS,
+    bom: false,
+  }) as unknown as ParsedRecord[]
+  return toCsvRows(payload, records, 0, meta.lineBase)
+}
+
+/**
+ * Cuts each record's text out of its batch's payload. `info.bytes` counts from `bytesBefore` bytes
+ * before the payload's start; on ASCII text byte and character offsets agree, so the cut is a cheap
+ * slice of the payload string, otherwise the bytes are decoded record by record.
+ */
+function toCsvRows(
+  payload: string,
+  records: readonly ParsedRecord[],
+  bytesBefore: number,
+  lineBase: number,
+): CsvRow[] {
+  const ascii = Buffer.byteLength(payload) === payload.length
+  const bytes = ascii ? undefined : Buffer.from(payload, 'utf8')
+  const rows: CsvRow[] = new Array<CsvRow>(records.length)
+  let lines = lineBase
+  let from = 0
+  records.forEach(({ record, info }, i) => {
+    const to = info.bytes - bytesBefore
+    const raw = bytes ? bytes.subarray(from, to).toString('utf8') : payload.slice(from, to)
+    rows[i] = toCsvRow(record, raw, lines)
     lines += countNewlines(raw)
-    return row
+    from = to
   })
+  return rows
 }
 
 function toCsvRow(fields: string[], raw: string, linesBefore: number): CsvRow {
