@@ -1,4 +1,4 @@
-import type { MarketValues, NewRecord } from '../../domain/record.js'
+import { MARKET_FIELDS, type MarketValues, type NewRecord } from '../../domain/record.js'
 
 /** Column order of the bulk record paths, shared by both dialects. */
 export const RECORD_COLUMNS = [
@@ -25,36 +25,14 @@ export const RECORD_FIELDS = [
   'assetId',
   'source',
   'observedAt',
-  'priceUsd',
-  'marketCapUsd',
-  'volume24hUsd',
-  'change24hPct',
-  'rank',
-  'circulatingSupply',
-  'totalSupply',
-  'maxSupply',
+  ...MARKET_FIELDS,
   'runId',
   'rawBatchId',
   'loadedAt',
 ] as const satisfies readonly (keyof NewRecord)[]
 
 export function recordParams(r: NewRecord): (string | number | null)[] {
-  return [
-    r.assetId,
-    r.source,
-    r.observedAt,
-    r.priceUsd,
-    r.marketCapUsd,
-    r.volume24hUsd,
-    r.change24hPct,
-    r.rank,
-    r.circulatingSupply,
-    r.totalSupply,
-    r.maxSupply,
-    r.runId,
-    r.rawBatchId,
-    r.loadedAt,
-  ]
+  return RECORD_FIELDS.map((field) => r[field])
 }
 
 /** Stored market values as both drivers return them (snake_case, numbers or null). */
