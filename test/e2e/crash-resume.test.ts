@@ -35,15 +35,7 @@ describe.each(DIALECTS)('an import killed with SIGKILL on %s', (dialect) => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  const countRecords = async () =>
-    Number(
-      (
-        await test.db.kysely
-          .selectFrom('records')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    )
+  const countRecords = () => test.count('records')
   const batchesOfRun = (runId: number) =>
     test.db.kysely
       .selectFrom('rawBatches')

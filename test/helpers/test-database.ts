@@ -19,6 +19,8 @@ export interface TestDatabase {
   readonly dialect: DialectName
   /** Runs raw SQL on this database outside the app (to plant faults, count rows). */
   exec(sqlText: string): Promise<void>
+  /** How many rows a table holds now. */
+  count(table: 'records' | 'rejections' | 'rawBatches' | 'etlRuns' | 'assets'): Promise<number>
   destroy(): Promise<void>
 }
 
@@ -57,6 +59,13 @@ export async function createTestDatabase(
     url,
     dialect,
     exec,
+    async count(table) {
+      const row = await db.kysely
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+      return Number(row.n)
+    },
     async destroy() {
       await db.close()
       await drop()

@@ -28,15 +28,7 @@ describe.each(DIALECTS)('CSV import on %s', (dialect) => {
   })
   afterEach(() => test.destroy())
 
-  const countRecords = async () =>
-    Number(
-      (
-        await test.db.kysely
-          .selectFrom('records')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    )
+  const countRecords = () => test.count('records')
 
   it('loads every row of a clean file and records the run', async () => {
     const file = writeCsv(csvText(45))
