@@ -6,7 +6,8 @@ import { etlResetCommand } from './cli/commands/etl-reset.js'
 import { etlRunCommand } from './cli/commands/etl-run.js'
 import { migrateCommand } from './cli/commands/migrate.js'
 import { serveCommand } from './cli/commands/serve.js'
-import { EXIT } from './cli/exit-codes.js'
+import { EXIT, exitCodeFor } from './cli/exit-codes.js'
+import { AppError } from './errors.js'
 
 const collect = (value: string, previous: string[]) => [...previous, value]
 const collectId = (value: string, previous: number[]) => {
@@ -90,6 +91,9 @@ try {
   else if (error instanceof CliError) {
     console.error(`coinpipe: ${error.message}`)
     process.exitCode = error.exitCode
+  } else if (error instanceof AppError) {
+    console.error(`coinpipe: ${error.message}`)
+    process.exitCode = exitCodeFor(error)
   } else {
     console.error('coinpipe: unexpected error (this is a bug):', error)
     process.exitCode = EXIT.INTERNAL

@@ -1,3 +1,5 @@
+import { AppError } from '../errors.js'
+
 /** Distinct exit codes, so scripts can tell what went wrong without parsing text. */
 export const EXIT = {
   OK: 0,
@@ -12,3 +14,17 @@ export const EXIT = {
   /** A bug: something nobody planned for. */
   INTERNAL: 70,
 } as const
+
+const EXIT_BY_ERROR_CODE: Readonly<Record<string, number>> = {
+  CONFIG_INVALID: EXIT.CONFIG,
+  SOURCE_UNKNOWN: EXIT.INPUT,
+  NOT_FOUND: EXIT.INPUT,
+  CSV_FILE_UNREADABLE: EXIT.INPUT,
+  DATABASE_ERROR: EXIT.DATABASE,
+}
+
+/** The exit code for a failure a command did not handle itself: an `AppError` is expected, anything else a bug. */
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof AppError)) return EXIT.INTERNAL
+  return EXIT_BY_ERROR_CODE[error.code] ?? EXIT.RUN_FAILED
+}

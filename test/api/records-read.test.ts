@@ -1,5 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify'
+import type { Static } from 'typebox'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { RecordItem as RecordItemSchema } from '../../src/api/schemas.js'
 import { csvText } from '../helpers/pipeline-fixture.js'
 import { DIALECTS } from '../helpers/test-database.js'
 import {
@@ -15,24 +17,7 @@ import {
   startApi,
 } from '../helpers/api-fixture.js'
 
-interface RecordItem {
-  id: number
-  asset_id: string
-  symbol: string
-  source: string
-  observed_at: string
-  price_usd: number | null
-  market_cap_usd: number | null
-  volume_24h_usd: number | null
-  change_24h_pct: number | null
-  rank: number | null
-  circulating_supply: number | null
-  total_supply: number | null
-  max_supply: number | null
-  run_id: number | null
-  raw_batch_id: number | null
-  loaded_at: string
-}
+type RecordItem = Static<typeof RecordItemSchema>
 
 interface RecordPage {
   data: RecordItem[]

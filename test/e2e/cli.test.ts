@@ -168,6 +168,12 @@ describe.each(DIALECTS)('coinpipe on %s', (dialect) => {
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout.trim()).toBe('no batches to replay')
   })
+
+  it('exits 4 with one sentence when asked to replay a batch that does not exist', async () => {
+    const result = await cli('etl', 'replay', '--batch', '999999')
+    expect(result.code).toBe(4)
+    expect(result.stderr.trim()).toBe('coinpipe: raw batch 999999 does not exist')
+  })
 })
 
 describe.each(DIALECTS)('coinpipe migrate on an empty %s database', (dialect) => {

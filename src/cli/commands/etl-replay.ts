@@ -1,5 +1,4 @@
 import { listFailedBatchIds } from '../../db/repositories/raw-batch-repository.js'
-import { NotFoundError } from '../../errors.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
 import { replayBatch, type ReplayResult } from '../../pipeline/replay.js'
 import { CliError, openCliContext } from '../cli-context.js'
@@ -20,14 +19,8 @@ export async function etlReplayCommand(options: {
       ...new Set([...options.batch, ...(options.failed ? await listFailedBatchIds(pipeline.db.kysely) : [])]),
     ]
     const results: ReplayResult[] = []
-    for (const id of ids) {
-      try {
-        results.push(await replayBatch(pipeline, id))
-      } catch (error) {
-        if (error instanceof NotFoundError) throw new CliError(`raw batch ${id} does not exist`, EXIT.INPUT)
-        throw error
-      }
-    }
+    // An unknown id throws NotFoundError ("raw batch N does not exist"), which exits with EXIT.INPUT.
+    for (const id of ids) results.push(await replayBatch(pipeline, id))
     if (options.json) {
       console.log(
         JSON.stringify(

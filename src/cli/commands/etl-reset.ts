@@ -1,18 +1,13 @@
 import { resolve } from 'node:path'
 import { deleteCheckpoints } from '../../db/repositories/checkpoint-repository.js'
-import { SourceUnavailableError } from '../../errors.js'
-import { CliError, openCliContext } from '../cli-context.js'
+import { openCliContext } from '../cli-context.js'
 import { EXIT } from '../exit-codes.js'
 
 /** `coinpipe etl reset`: forget checkpoints so the next run of the source starts over. */
 export async function etlResetCommand(options: { source: string; stream?: string }): Promise<number> {
   const { pipeline, close } = await openCliContext()
   try {
-    if (!pipeline.sources.available.includes(options.source))
-      throw new CliError(
-        new SourceUnavailableError(options.source, pipeline.sources.available).message,
-        EXIT.INPUT,
-      )
+    pipeline.sources.get(options.source)
     // A CSV stream is named by its absolute path; accept the path as typed too.
     let removed = await deleteCheckpoints(pipeline.db.kysely, options.source, options.stream)
     if (removed === 0 && options.stream !== undefined)

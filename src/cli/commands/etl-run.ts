@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import type { EtlRunRow } from '../../db/schema.js'
-import { RunAlreadyRunningError, SourceUnavailableError } from '../../errors.js'
+import { RunAlreadyRunningError } from '../../errors.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
 import { runSource, type RunProgress } from '../../pipeline/run-pipeline.js'
 import { CliError, openCliContext } from '../cli-context.js'
@@ -23,11 +23,7 @@ export async function etlRunCommand(options: EtlRunOptions): Promise<number> {
       options.source.length > 0 ? options.source : options.file.length > 0 ? ['csv'] : config.sources.enabled
     const sources =
       options.source.length > 0 ? requested : requested.filter((s) => pipeline.sources.available.includes(s))
-    for (const source of sources) {
-      if (!pipeline.sources.available.includes(source)) {
-        throw new CliError(new SourceUnavailableError(source, pipeline.sources.available).message, EXIT.INPUT)
-      }
-    }
+    for (const source of sources) pipeline.sources.get(source)
     if (options.file.length > 0 && sources.some((s) => s !== 'csv')) {
       throw new CliError('--file can only be used with --source csv', EXIT.CONFIG)
     }
