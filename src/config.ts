@@ -29,8 +29,24 @@ export interface Config {
   readonly sources: {
     readonly enabled: readonly SourceName[]
     readonly csv: { readonly paths: readonly string[]; readonly batchRows: number }
-    readonly coingecko: { readonly baseUrl: string; readonly apiKey: string | undefined }
-    readonly coinpaprika: { readonly baseUrl: string; readonly apiKey: string | undefined }
+    readonly coingecko: UpstreamConfig & {
+      /** Which key header a key goes in; follows the base URL's host unless set. */
+      readonly plan: CoingeckoPlan
+      readonly perPage: number
+      /** Pages fetched per cycle (each one a batch). */
+      readonly maxPages: number
+    }
+    readonly coinpaprika: UpstreamConfig
+  }
+  /** Timeouts and retries shared by every upstream client. */
+  readonly upstream: {
+    readonly connectTimeoutMs: number
+    /** Longest wait for the response headers, and then for each chunk of the body. */
+    readonly readTimeoutMs: number
+    readonly maxRetries: number
+    readonly retryBaseMs: number
+    /** Cap on the total time one request may spend waiting between attempts (Retry-After included). */
+    readonly maxRetryWaitMs: number
   }
   readonly etl: {
     /** Cron pattern per source, or `off`. */
@@ -38,9 +54,37 @@ export interface Config {
     readonly runOnStart: boolean
     /** A `running` run whose heartbeat is older than this is considered dead. */
     readonly staleRunAfterMs: number
+    /** How far `GET /api/v1/runs/compare` lets two runs differ before it flags an anomaly. */
+    readonly compare: CompareThresholds
   }
   readonly redisUrl: string | undefined
   readonly logLevel: LogLevel
+}
+
+export const COINGECKO_PLANS = ['demo', 'pro'] as const
+export type CoingeckoPlan = (typeof COINGECKO_PLANS)[number]
+
+/** At most `points` requests in any window of `windowMs`. */
+export interface RateLimit {
+  readonly points: number
+  readonly windowMs: number
+}
+
+export interface UpstreamConfig {
+  readonly baseUrl: string
+  readonly apiKey: string | undefined
+  readonly rateLimit: RateLimit
+  /** Upstream field name → the declared field it stands for, for a rename not yet in a release. */
+  readonly fieldAliases: Readonly<Record<string, string>>
+}
+
+export interface CompareThresholds {
+  /** Flag when loaded + unchanged records differ by more than this percentage. */
+  readonly recordSwingPct: number
+  /** Flag when the duration differs by more than this percentage. */
+  readonly durationSwingPct: number
+  /** Flag when the rejected share of extracted rows rises by more than this many percentage points. */
+  readonly rejectionJumpPts: number
 }
 
 /** Variables whose values may hold credentials and are never echoed back. */
@@ -103,6 +147,63 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     parseHttpUrl,
     'an http(s) URL',
   )
+  const coingeckoKey = optional('COINGECKO_API_KEY')
+  const coingeckoPlan = read(
+    'COINGECKO_API_PLAN',
+    new URL(coingeckoUrl).hostname.startsWith('pro-api.') ? 'pro' : 'demo',
+    (v) => parseEnum(v.toLowerCase(), COINGECKO_PLANS),
+    'demo or pro',
+  )
+  const coingeckoPerPage = read(
+    'COINGECKO_PER_PAGE',
+    '250',
+    (v) => parseInteger(v, 1, 250),
+    'an integer from 1 to 250',
+  )
+  const coingeckoMaxPages = read(
+    'COINGECKO_MAX_PAGES',
+    '2',
+    (v) => parseInteger(v, 1, 1000),
+    'an integer from 1 to 1000',
+  )
+  const rateLimit = (name: string, fallback: string) =>
+    read(name, fallback, parseRateLimit, 'requests per window, e.g. 30/60s, 10/1s or 500/1500ms')
+  const fieldAliases = (name: string) =>
+    read(name, '', parseFieldAliases, 'comma-separated upstream_field=declared_field pairs')
+  const upstream = {
+    connectTimeoutMs: read(
+      'UPSTREAM_CONNECT_TIMEOUT_MS',
+      '5000',
+      (v) => parseInteger(v, 1, 600_000),
+      'milliseconds from 1 to 600000',
+    ),
+    readTimeoutMs: read(
+      'UPSTREAM_READ_TIMEOUT_MS',
+      '20000',
+      (v) => parseInteger(v, 1, 600_000),
+      'milliseconds from 1 to 600000',
+    ),
+    maxRetries: read('UPSTREAM_MAX_RETRIES', '4', (v) => parseInteger(v, 0, 20), 'an integer from 0 to 20'),
+    retryBaseMs: read(
+      'UPSTREAM_RETRY_BASE_MS',
+      '1000',
+      (v) => parseInteger(v, 0, 600_000),
+      'milliseconds from 0 to 600000',
+    ),
+    maxRetryWaitMs: read(
+      'UPSTREAM_MAX_RETRY_WAIT_MS',
+      '120000',
+      (v) => parseInteger(v, 0, 3_600_000),
+      'milliseconds from 0 to 3600000',
+    ),
+  }
+  const percent = (name: string, fallback: string) =>
+    read(name, fallback, (v) => parseInteger(v, 0, 100_000), 'a whole percentage from 0 to 100000')
+  const compare: CompareThresholds = {
+    recordSwingPct: percent('RUN_COMPARE_RECORD_SWING_PCT', '50'),
+    durationSwingPct: percent('RUN_COMPARE_DURATION_SWING_PCT', '100'),
+    rejectionJumpPts: percent('RUN_COMPARE_REJECTION_JUMP_PTS', '5'),
+  }
   const defaultSchedule = read('ETL_SCHEDULE', '*/10 * * * *', parseSchedule, 'a cron pattern or "off"')
   const schedules = Object.fromEntries(
     SOURCE_NAMES.map((source) => {
@@ -148,10 +249,26 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     sources: {
       enabled,
       csv: { paths: csvPaths, batchRows },
-      coingecko: { baseUrl: coingeckoUrl, apiKey: optional('COINGECKO_API_KEY') },
-      coinpaprika: { baseUrl: coinpaprikaUrl, apiKey: optional('COINPAPRIKA_API_KEY') },
+      coingecko: {
+        baseUrl: coingeckoUrl,
+        apiKey: coingeckoKey,
+        plan: coingeckoPlan,
+        perPage: coingeckoPerPage,
+        maxPages: coingeckoMaxPages,
+        // CoinGecko Demo: about 30 calls/min (upstream-apis.md §2.5); keyless is lower still.
+        rateLimit: rateLimit('COINGECKO_RATE_LIMIT', coingeckoKey ? '30/60s' : '10/60s'),
+        fieldAliases: fieldAliases('COINGECKO_FIELD_ALIASES'),
+      },
+      coinpaprika: {
+        baseUrl: coinpaprikaUrl,
+        apiKey: optional('COINPAPRIKA_API_KEY'),
+        // Free plan: 10 req/s per IP (upstream-apis.md §1.6); stay well below it.
+        rateLimit: rateLimit('COINPAPRIKA_RATE_LIMIT', '5/1s'),
+        fieldAliases: fieldAliases('COINPAPRIKA_FIELD_ALIASES'),
+      },
     },
-    etl: { schedules, runOnStart, staleRunAfterMs },
+    upstream,
+    etl: { schedules, runOnStart, staleRunAfterMs, compare },
     redisUrl,
     logLevel,
   })
@@ -227,6 +344,28 @@ function parseSchedule(value: string): string {
   if (value.toLowerCase() === 'off') return 'off'
   new Cron(value, { paused: true }).stop()
   return value
+}
+
+function parseRateLimit(value: string): RateLimit {
+  const match = /^(\d+)\s*\/\s*(\d+)?\s*(ms|s|sec|m|min|h)$/i.exec(value)
+  if (!match) throw new Error('bad rate limit')
+  const unitMs = { ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[
+    match[3]!.toLowerCase() as 'ms'
+  ]
+  const points = Number(match[1])
+  const windowMs = Number(match[2] ?? '1') * unitMs
+  if (points < 1 || windowMs < 1) throw new Error('empty rate limit')
+  return { points, windowMs }
+}
+
+function parseFieldAliases(value: string): Record<string, string> {
+  const aliases: Record<string, string> = {}
+  for (const pair of parseList(value)) {
+    const match = /^([\w.]+)\s*=\s*([\w.]+)$/.exec(pair)
+    if (!match) throw new Error('bad alias')
+    aliases[match[1]!] = match[2]!
+  }
+  return aliases
 }
 
 function parseApiKeys(value: string): string[] {

@@ -58,6 +58,15 @@ export class RunAlreadyRunningError extends AppError {
   }
 }
 
+/** The process is shutting down and starts no new runs. */
+export class SchedulerStoppedError extends AppError {
+  readonly code = 'SCHEDULER_STOPPED'
+  constructor(readonly source: string) {
+    super(`not starting a run of ${source}: coinpipe is shutting down`, { context: { source } })
+    this.retryable = true
+  }
+}
+
 export class SourceUnavailableError extends AppError {
   readonly code = 'SOURCE_UNKNOWN'
   constructor(

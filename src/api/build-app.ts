@@ -11,8 +11,9 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Config } from '../config.js'
+import type { CompareThresholds, Config } from '../config.js'
 import type { Db } from '../db/database.js'
+import { createInProcessScheduler, type RunStarter } from '../jobs/scheduler.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { createKeyChecker } from './api-keys.js'
 import { registerErrorHandler } from './error-handler.js'
@@ -27,6 +28,14 @@ export interface ApiDeps {
   readonly pipeline: PipelineContext
   readonly enabledSources: readonly string[]
   readonly requireWriteKey: onRequestHookHandler
+  /** Starts runs for `POST /api/v1/runs`: the scheduler, so API and cron share one "one run per source" guard. */
+  readonly runs: RunStarter
+  readonly compareThresholds: CompareThresholds
+}
+
+export interface BuildAppOptions {
+  /** Defaults to an in-process scheduler that only runs on demand and stops when the app closes. */
+  readonly runs?: RunStarter
 }
 
 export type App = FastifyInstance<
@@ -37,10 +46,17 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >
 
+/** How long closing the app waits for runs it started to commit their batch in flight. */
+const SHUTDOWN_RUN_TIMEOUT_MS = 25_000
+
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 /** The whole HTTP API as a Fastify instance that does not listen: tests inject, `serve` listens. */
-export async function buildApp(config: Config, pipeline: PipelineContext): Promise<App> {
+export async function buildApp(
+  config: Config,
+  pipeline: PipelineContext,
+  options: BuildAppOptions = {},
+): Promise<App> {
   // Typed as Fastify's logger so the instance keeps Fastify's default logger type parameter.
   const loggerInstance: FastifyBaseLogger = pipeline.log
   const app = Fastify({
@@ -108,7 +124,20 @@ export async function buildApp(config: Config, pipeline: PipelineContext): Promi
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
 
-  const deps: ApiDeps = { db: pipeline.db, pipeline, enabledSources: config.sources.enabled, requireWriteKey }
+  let runs = options.runs
+  if (!runs) {
+    const onDemand = createInProcessScheduler(pipeline, { sources: [], schedules: {}, runOnStart: false })
+    app.addHook('onClose', () => onDemand.stop(SHUTDOWN_RUN_TIMEOUT_MS))
+    runs = onDemand
+  }
+  const deps: ApiDeps = {
+    db: pipeline.db,
+    pipeline,
+    enabledSources: config.sources.enabled,
+    requireWriteKey,
+    runs,
+    compareThresholds: config.etl.compare,
+  }
   await app.register(recordRoutes(deps))
   await app.register(rejectionRoutes(deps))
   await app.register(healthRoutes(deps))

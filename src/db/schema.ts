@@ -129,14 +129,20 @@ export interface RejectionTable {
 export type RejectionRow = Selectable<RejectionTable>
 export type NewRejection = Insertable<RejectionTable>
 
+export type SchemaChangeKind = 'added' | 'removed' | 'retyped' | 'renamed'
+
 export interface SchemaChangeTable {
   id: Id
   source: string
   stream: string
+  /** Dotted path in one item of the payload, e.g. `quotes.USD.price`. */
   field: string
-  change: 'added' | 'removed' | 'retyped' | 'renamed'
+  change: SchemaChangeKind
+  /** JSON `SchemaChangeDetail` (see sources/schema-drift.ts). */
   detail: string
   runId: number | null
   rawBatchId: number | null
   detectedAt: string
 }
+export type SchemaChangeRow = Selectable<SchemaChangeTable>
+export type NewSchemaChange = Insertable<SchemaChangeTable>

@@ -1,12 +1,22 @@
 import { Cron } from 'croner'
 import type { SourceName } from '../config.js'
-import type { RunTrigger } from '../db/schema.js'
-import { RunAlreadyRunningError } from '../errors.js'
+import type { EtlRunRow, RunTrigger } from '../db/schema.js'
+import { RunAlreadyRunningError, SchedulerStoppedError } from '../errors.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { runSource } from '../pipeline/run-pipeline.js'
 
+/** Starts a run on demand (the API's `POST /api/v1/runs`). */
+export interface RunStarter {
+  /**
+   * Starts a run of `source` in the background. Resolves with the run row once it has started;
+   * rejects with `RunAlreadyRunningError` while one is going and `SourceUnavailableError` for an
+   * unknown source.
+   */
+  startRun(source: string, trigger: RunTrigger): Promise<EtlRunRow>
+}
+
 /** Starts ETL runs on their own; the in-process one here, a BullMQ one when Redis is configured. */
-export interface Scheduler {
+export interface Scheduler extends RunStarter {
   start(): void
   /** Stops triggering, lets the batch in flight commit, and resolves when every run has ended. */
   stop(timeoutMs: number): Promise<void>
@@ -25,23 +35,29 @@ export function createInProcessScheduler(ctx: PipelineContext, options: Schedule
   const active = new Map<string, Promise<unknown>>()
   const abort = new AbortController()
 
+  const startRun = (source: string, how: RunTrigger): Promise<EtlRunRow> => {
+    ctx.sources.get(source)
+    if (abort.signal.aborted) return Promise.reject(new SchedulerStoppedError(source))
+    // Checked and claimed synchronously, so two triggers in the same tick cannot both pass.
+    if (active.has(source)) return Promise.reject(new RunAlreadyRunningError(source))
+    return new Promise<EtlRunRow>((resolve, reject) => {
+      const run = runSource(ctx, source, { trigger: how, signal: abort.signal, onStarted: resolve })
+        .then(resolve, reject)
+        .finally(() => active.delete(source))
+      active.set(source, run)
+    })
+  }
   const trigger = (source: SourceName, how: RunTrigger) => {
-    if (abort.signal.aborted) return
-    if (active.has(source)) {
-      ctx.log.info({ source, trigger: how }, 'run skipped: one is already in progress')
-      return
-    }
-    const run = runSource(ctx, source, { trigger: how, signal: abort.signal })
-      .catch((error: unknown) => {
-        if (error instanceof RunAlreadyRunningError)
-          ctx.log.info({ source, trigger: how }, 'run skipped: another process is running it')
-        else ctx.log.error({ err: error, source }, 'scheduled run could not start')
-      })
-      .finally(() => active.delete(source))
-    active.set(source, run)
+    startRun(source, how).catch((error: unknown) => {
+      if (error instanceof RunAlreadyRunningError)
+        ctx.log.info({ source, trigger: how }, 'run skipped: one is already in progress')
+      else if (!(error instanceof SchedulerStoppedError))
+        ctx.log.error({ err: error, source }, 'scheduled run could not start')
+    })
   }
 
   return {
+    startRun,
     start() {
       for (const source of options.sources) {
         const pattern = options.schedules[source] ?? 'off'

@@ -22,6 +22,8 @@ export interface RunOptions {
   /** Aborting stops after the batch in flight has committed. */
   readonly signal?: AbortSignal
   readonly onProgress?: (progress: RunProgress) => void
+  /** Called once the run row exists, before any work. */
+  readonly onStarted?: (run: EtlRunRow) => void
 }
 
 /**
@@ -40,6 +42,7 @@ export async function runSource(
   const run = await startRun(ctx, source.name, options.trigger)
   const log = ctx.log.child({ runId: run.id, source: source.name })
   log.info({ trigger: options.trigger }, 'run started')
+  options.onStarted?.(run)
 
   const signal = options.signal ?? new AbortController().signal
   const before: Record<string, StreamCursor | null> = {}

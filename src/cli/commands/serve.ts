@@ -25,7 +25,7 @@ export async function serveCommand(): Promise<void> {
     runOnStart: config.etl.runOnStart,
   })
 
-  const app = await buildApp(config, pipeline)
+  const app = await buildApp(config, pipeline, { runs: scheduler })
   try {
     await app.listen({ host: config.http.host, port: config.http.port })
   } catch (error) {
