@@ -18,10 +18,11 @@ async function coinpipeApp(url: string): Promise<FastifyInstance> {
     ETL_SCHEDULE: 'off',
   })
   const db = openDatabase(config.database)
+  const log = createLogger(config.logLevel, { pretty: false, fd: 2 })
   const app = await buildApp(config, {
     db,
-    log: createLogger(config.logLevel, { pretty: false, fd: 2 }),
-    sources: createSourceRegistry(config),
+    log,
+    sources: createSourceRegistry(config, log),
     staleRunAfterMs: config.etl.staleRunAfterMs,
   })
   app.addHook('onClose', () => db.close())

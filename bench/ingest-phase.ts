@@ -53,7 +53,7 @@ async function prepareCoinpipe(
   const ctx: PipelineContext = {
     db,
     log: createLogger('silent', { pretty: false }),
-    sources: createSourceRegistry(config),
+    sources: createSourceRegistry(config, createLogger('silent', { pretty: false })),
     staleRunAfterMs: config.etl.staleRunAfterMs,
   }
   // Connects the pool (PostgreSQL) or opens the file (SQLite) before timing.

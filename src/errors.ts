@@ -1,3 +1,5 @@
+import type { DetectedSchemaChange } from './sources/schema-change.js'
+
 /**
  * One error base for everything coinpipe expects to go wrong. Anything that is not an
  * `AppError` is a bug and is logged with its stack.
@@ -74,6 +76,59 @@ export class SourceUnavailableError extends AppError {
     available: readonly string[],
   ) {
     super(`unknown source "${source}"; available: ${available.join(', ')}`, { context: { source } })
+  }
+}
+
+/** How an upstream call failed; the codes a run record and an operator see. */
+export const SOURCE_HTTP_CODES = {
+  /** 429 after every retry, or a Retry-After longer than the wait budget. */
+  SOURCE_RATE_LIMITED: true,
+  /** 5xx, a reset connection or a refused one, after every retry. */
+  SOURCE_UNAVAILABLE: true,
+  /** No connection or no answer in time, after every retry. */
+  SOURCE_TIMEOUT: true,
+  /** A 200 whose body is not the JSON it should be (truncated, garbage), after every retry. */
+  SOURCE_BAD_RESPONSE: true,
+  /** 401 or 403: a missing, wrong or revoked key. No retry can fix it. */
+  SOURCE_AUTH_FAILED: false,
+  /** 402: the plan does not allow this, or its quota is spent. No retry can fix it. */
+  SOURCE_PLAN_REQUIRED: false,
+  /** Any other 4xx: the request itself is wrong (a key on the wrong host, an unknown id). */
+  SOURCE_REQUEST_REJECTED: false,
+} as const
+export type SourceHttpCode = keyof typeof SOURCE_HTTP_CODES
+
+/** An upstream call that did not give a usable answer; `retryable` says whether a later run may succeed. */
+export class SourceHttpError extends AppError {
+  readonly code: SourceHttpCode
+  constructor(
+    code: SourceHttpCode,
+    message: string,
+    readonly details: {
+      readonly source: string
+      readonly status?: number
+      readonly upstreamCode?: string
+      readonly retryAfterMs?: number
+      readonly attempts?: number
+    },
+    cause?: unknown,
+  ) {
+    super(message, { context: { ...details }, cause })
+    this.code = code
+    this.retryable = SOURCE_HTTP_CODES[code]
+  }
+}
+
+/** A payload whose shape broke its declared schema: that batch fails and is kept raw for replay. */
+export class SchemaDriftError extends AppError {
+  readonly code = 'SOURCE_SCHEMA_DRIFT'
+  constructor(
+    readonly changes: readonly DetectedSchemaChange[],
+  ) {
+    const breaking = changes.filter((c) => c.change !== 'added')
+    super(`the payload no longer fits its schema: ${breaking.map((c) => c.detail.message).join('; ')}`, {
+      context: { fields: breaking.map((c) => c.field) },
+    })
   }
 }
 

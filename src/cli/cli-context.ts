@@ -56,10 +56,14 @@ export async function openCliContext(
   const pipeline: PipelineContext = {
     db,
     log,
-    sources: createSourceRegistry(config),
+    sources: createSourceRegistry(config, log),
     staleRunAfterMs: config.etl.staleRunAfterMs,
   }
-  return { config, log, pipeline, migrated, close: () => db.close() }
+  const close = async () => {
+    await pipeline.sources.close()
+    await db.close()
+  }
+  return { config, log, pipeline, migrated, close }
 }
 
 function describe(error: unknown): string {

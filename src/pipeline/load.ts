@@ -6,7 +6,9 @@ import { markBatchFailed, markBatchLoaded } from '../db/repositories/raw-batch-r
 import { insertRejections } from '../db/repositories/rejection-repository.js'
 import { addRunCounts, type RunCounts } from '../db/repositories/run-repository.js'
 import { describeDifference } from '../domain/record.js'
-import type { AppError } from '../errors.js'
+import { SchemaDriftError, type AppError } from '../errors.js'
+import { insertSchemaChanges } from '../db/repositories/schema-change-repository.js'
+import type { DetectedSchemaChange } from '../sources/schema-change.js'
 import type { RowRejection } from '../sources/source.js'
 import { where, type PreparedBatch } from './transform.js'
 
@@ -52,6 +54,7 @@ export function loadBatch(db: Db, target: LoadTarget, batch: PreparedBatch): Pro
         createdAt: target.now,
       })),
     )
+    await recordSchemaChanges(trx, target, batch.schemaChanges)
     await advanceCheckpoint(trx, target)
     await markBatchLoaded(trx, target.rawBatchId, target.now)
     const counts: RunCounts = {
@@ -70,6 +73,7 @@ export function loadBatch(db: Db, target: LoadTarget, batch: PreparedBatch): Pro
 export function skipFailedBatch(db: Db, target: LoadTarget, error: AppError): Promise<void> {
   return db.kysely.transaction().execute(async (trx) => {
     await markBatchFailed(trx, target.rawBatchId, error.code, error.message)
+    if (error instanceof SchemaDriftError) await recordSchemaChanges(trx, target, error.changes)
     await advanceCheckpoint(trx, target)
     await addRunCounts(
       trx,
@@ -78,6 +82,28 @@ export function skipFailedBatch(db: Db, target: LoadTarget, error: AppError): Pr
       target.now,
     )
   })
+}
+
+/** Schema changes go in with the batch that showed them; one already on record is not repeated. */
+export async function recordSchemaChanges(
+  trx: Kysely<Database>,
+  target: Pick<LoadTarget, 'source' | 'stream' | 'runId' | 'rawBatchId' | 'now'>,
+  changes: readonly DetectedSchemaChange[],
+): Promise<void> {
+  if (changes.length === 0) return
+  await insertSchemaChanges(
+    trx,
+    changes.map((c) => ({
+      source: target.source,
+      stream: target.stream,
+      field: c.field,
+      change: c.change,
+      detail: JSON.stringify(c.detail),
+      runId: target.runId,
+      rawBatchId: target.rawBatchId,
+      detectedAt: target.now,
+    })),
+  )
 }
 
 /** Moves the stream's checkpoint past the batch; on replay, only when the stream still stands right before it. */

@@ -2,7 +2,7 @@ import { findCheckpoint } from '../db/repositories/checkpoint-repository.js'
 import { markBatchFailed } from '../db/repositories/raw-batch-repository.js'
 import { finishRun, insertRun, type RunCounts } from '../db/repositories/run-repository.js'
 import type { EtlRunRow, RunStatus, RunTrigger } from '../db/schema.js'
-import { AppError, errorCode, errorMessage, RunAlreadyRunningError } from '../errors.js'
+import { AppError, errorCode, errorMessage, RunAlreadyRunningError, SourceHttpError } from '../errors.js'
 import type { AssetCache } from '../identity/resolve-assets.js'
 import type { Source, Stream, StreamCursor } from '../sources/source.js'
 import { storeRawBatch } from './extract.js'
@@ -66,8 +66,16 @@ export async function runSource(
     failure = error
   }
 
+  // An upstream that stops answering after some batches committed (a spent rate limit, an outage)
+  // leaves a partial run: its checkpoint is kept and the next run carries on from there.
+  const resumable =
+    failure instanceof SourceHttpError &&
+    failure.retryable &&
+    Object.keys(checkpoints).some((s) => JSON.stringify(checkpoints[s]) !== JSON.stringify(before[s]))
   const status: Exclude<RunStatus, 'running'> = failure
-    ? 'failed'
+    ? resumable
+      ? 'partial'
+      : 'failed'
     : failedBatches > 0 || signal.aborted
       ? 'partial'
       : 'succeeded'
@@ -92,7 +100,7 @@ export async function runSource(
     checkpointBefore: JSON.stringify(before),
     checkpointAfter: JSON.stringify(checkpoints),
   })
-  log[status === 'failed' ? 'error' : 'info'](
+  log[status === 'failed' ? 'error' : status === 'partial' ? 'warn' : 'info'](
     {
       status,
       loaded: finished.loaded,
@@ -149,7 +157,7 @@ async function runStream(
     await loading
   }
   try {
-    for await (const batch of stream.extract(checkpoints[stream.name] ?? undefined, signal)) {
+    for await (const batch of stream.extract(checkpoints[stream.name] ?? undefined, { signal, log })) {
       const now = nowIso(ctx)
       const cursorAfter = JSON.stringify(batch.cursorAfter)
       const rawBatchId = await storeRawBatch(

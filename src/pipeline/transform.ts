@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.js'
 import { describeDifference, recordKey, type NewRecord } from '../domain/record.js'
 import { resolveAssets, type AssetCache } from '../identity/resolve-assets.js'
+import type { DetectedSchemaChange } from '../sources/schema-change.js'
 import type {
   ExtractedBatch,
   RawPayload,
@@ -17,6 +18,8 @@ export interface PreparedBatch {
   readonly rejections: readonly RowRejection[]
   /** Rows that repeated an earlier row of the batch with the same values. */
   readonly duplicates: number
+  /** New fields seen in the payload, to record with the batch. */
+  readonly schemaChanges: readonly DetectedSchemaChange[]
 }
 
 /**
@@ -31,7 +34,7 @@ export async function prepareBatch(
   provenance: { runId: number | null; rawBatchId: number; loadedAt: string },
   cache: AssetCache,
 ): Promise<PreparedBatch> {
-  const { observations, rejections } = source.transform(stream, batch)
+  const { observations, rejections, schemaChanges = [] } = source.transform(stream, batch)
   await resolveAssets(
     db,
     source.name,
@@ -82,7 +85,7 @@ export async function prepareBatch(
       })
     }
   }
-  return { records, observations: kept, rejections: rejected, duplicates }
+  return { records, observations: kept, rejections: rejected, duplicates, schemaChanges }
 }
 
 export function where(observation: SourceObservation): string {

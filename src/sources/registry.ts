@@ -1,5 +1,8 @@
-import type { Config } from '../config.js'
+import type { Config, SourceName } from '../config.js'
 import { SourceUnavailableError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { createCoinGeckoSource } from './coingecko/coingecko-source.js'
+import { createCoinPaprikaSource } from './coinpaprika/coinpaprika-source.js'
 import { createCsvSource } from './csv/csv-source.js'
 import type { Source } from './source.js'
 
@@ -7,16 +10,32 @@ export interface SourceRegistry {
   /** Sources this build implements, by name. */
   readonly available: readonly string[]
   get(name: string): Source
+  /** Closes the upstream connections of every source created so far. */
+  close(): Promise<void>
 }
 
-export function createSourceRegistry(config: Config): SourceRegistry {
-  const sources = new Map<string, Source>([['csv', createCsvSource(config.sources.csv)]])
+/** Every source by name, each created on first use (a live source opens an HTTP connection pool). */
+export function createSourceRegistry(config: Config, log: Logger): SourceRegistry {
+  const factories: Record<SourceName, () => Source> = {
+    csv: () => createCsvSource(config.sources.csv),
+    coingecko: () => createCoinGeckoSource(config, log.child({ source: 'coingecko' })),
+    coinpaprika: () => createCoinPaprikaSource(config, log.child({ source: 'coinpaprika' })),
+  }
+  const created = new Map<string, Source>()
+  const available = Object.keys(factories)
   return {
-    available: [...sources.keys()],
+    available,
     get(name) {
-      const source = sources.get(name)
-      if (!source) throw new SourceUnavailableError(name, [...sources.keys()])
+      const existing = created.get(name)
+      if (existing) return existing
+      if (!Object.hasOwn(factories, name)) throw new SourceUnavailableError(name, available)
+      const source = factories[name as SourceName]()
+      created.set(name, source)
       return source
+    },
+    async close() {
+      await Promise.all([...created.values()].map((s) => s.close?.() ?? Promise.resolve()))
+      created.clear()
     },
   }
 }

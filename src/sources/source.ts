@@ -1,5 +1,7 @@
 import type { SourceName } from '../config.js'
 import type { MarketValues } from '../domain/record.js'
+import type { Logger } from '../logger.js'
+import type { DetectedSchemaChange } from './schema-change.js'
 
 /** A stream's saved position, owned and interpreted by the stream alone; JSON-serialisable. */
 export type StreamCursor = Readonly<Record<string, unknown>>
@@ -30,6 +32,8 @@ export interface RowRejection {
 export interface TransformResult {
   readonly observations: readonly SourceObservation[]
   readonly rejections: readonly RowRejection[]
+  /** Fields seen that the declared schema does not know (accepted, and recorded). */
+  readonly schemaChanges?: readonly DetectedSchemaChange[]
 }
 
 /** A payload as stored in `raw_batches`, plus what the transform needs to read it again. */
@@ -47,11 +51,21 @@ export interface ExtractedBatch extends RawPayload {
   readonly parsed?: unknown
 }
 
+export interface ExtractContext {
+  /** Aborting ends the stream quietly after the batch in hand. */
+  readonly signal: AbortSignal
+  /** The run's logger (run id, source, stream). */
+  readonly log: Logger
+}
+
 export interface Stream {
   /** Unique within its source; the checkpoint key. */
   readonly name: string
-  /** Yields batches from `cursor` on (from the start when undefined); stops early when `signal` aborts. */
-  extract(cursor: StreamCursor | undefined, signal: AbortSignal): AsyncIterable<ExtractedBatch>
+  /**
+   * Yields batches from `cursor` on (from the start when undefined). Throws an `AppError` when
+   * the upstream cannot give the next batch; batches already yielded stay loaded.
+   */
+  extract(cursor: StreamCursor | undefined, context: ExtractContext): AsyncIterable<ExtractedBatch>
 }
 
 export interface StreamOptions {
@@ -65,6 +79,8 @@ export interface Source {
   /** Reason code for a row whose key already holds other values. */
   readonly conflictCode: string
   streams(options: StreamOptions): Promise<readonly Stream[]>
+  /** Releases connections; the source may not be used afterwards. */
+  close?(): Promise<void>
   /** Pure: payload → observations and rejections. Throws an `AppError` when the whole batch is unusable. */
   transform(stream: string, batch: RawPayload & { readonly parsed?: unknown }): TransformResult
 }

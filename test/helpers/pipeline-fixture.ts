@@ -14,10 +14,11 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export function pipelineContext(test: TestDatabase, env: Record<string, string> = {}): PipelineContext {
   const config = testConfig({ DATABASE_URL: test.url, ...env })
+  const log = createLogger('silent', { pretty: false })
   return {
     db: test.db,
-    log: createLogger('silent', { pretty: false }),
-    sources: createSourceRegistry(config),
+    log,
+    sources: createSourceRegistry(config, log),
     staleRunAfterMs: config.etl.staleRunAfterMs,
   }
 }

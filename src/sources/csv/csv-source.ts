@@ -16,7 +16,8 @@ export function createCsvSource(config: Config['sources']['csv']): Source {
       const files = await expandPaths(options.files ?? config.paths)
       return files.map((file) => ({
         name: file,
-        extract: (cursor, signal) => readCsvBatches(file, parseCsvCursor(cursor), config.batchRows, signal),
+        extract: (cursor, { signal }) =>
+          readCsvBatches(file, parseCsvCursor(cursor), config.batchRows, signal),
       }))
     },
     transform(_stream: string, batch: RawPayload & { parsed?: unknown }): TransformResult {

@@ -1,3 +1,5 @@
+import type { SchemaChangeKind } from '../db/schema.js'
+
 /** What `schema_changes.detail` holds, as JSON. */
 export interface SchemaChangeDetail {
   /** One sentence for a person. */
@@ -12,4 +14,11 @@ export interface SchemaChangeDetail {
   readonly confidence?: number
   /** How many items of the batch showed the change, out of how many. */
   readonly items?: { readonly affected: number; readonly total: number }
+}
+
+/** A change in a payload's shape, found while checking it against its declared schema. */
+export interface DetectedSchemaChange {
+  readonly field: string
+  readonly change: SchemaChangeKind
+  readonly detail: SchemaChangeDetail
 }

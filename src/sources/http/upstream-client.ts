@@ -1,0 +1,165 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Agent, errors as undiciErrors, request } from 'undici'
+import type { Config } from '../../config.js'
+import { SourceHttpError, type SourceHttpCode } from '../../errors.js'
+import type { Logger } from '../../logger.js'
+import type { OutboundLimiter } from './outbound-limiter.js'
+import { backoffMs, parseRetryAfter } from './retry-after.js'
+import { parseUpstreamErrorBody } from './upstream-error-body.js'
+
+/** A JSON answer: the body exactly as received (stored raw) and parsed once. */
+export interface UpstreamResponse {
+  readonly body: string
+  readonly json: unknown
+  readonly status: number
+  readonly attempts: number
+}
+
+export interface UpstreamClient {
+  /** GETs `path` with `query`; retries what a retry can fix; throws `SourceHttpError` otherwise. */
+  getJson(
+    path: string,
+    query: Readonly<Record<string, string>>,
+    signal?: AbortSignal,
+  ): Promise<UpstreamResponse>
+  close(): Promise<void>
+}
+
+export interface UpstreamClientOptions {
+  readonly source: string
+  readonly baseUrl: string
+  /** Sent with every call; values are secrets and never logged, stored or put in an error. */
+  readonly authHeaders: Readonly<Record<string, string>>
+  readonly http: Config['upstream']
+  readonly limiter: OutboundLimiter
+  readonly log: Logger
+  readonly random?: () => number
+}
+
+const USER_AGENT = 'coinpipe/0.1 (+https://github.com/coinpipe)'
+
+/**
+ * One upstream's HTTP client: connect and read timeouts, a rate limiter before every attempt,
+ * retries with exponential backoff and full jitter on 429, 5xx, timeouts, resets and broken
+ * bodies, `Retry-After` honoured within a total wait budget, and 401/402/403 final at once.
+ */
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  const { source, http, limiter, log } = options
+  const agent = new Agent({
+    connect: { timeout: http.connectTimeoutMs },
+    headersTimeout: http.readTimeoutMs,
+    bodyTimeout: http.readTimeoutMs,
+  })
+  const secrets = Object.values(options.authHeaders).filter((v) => v.length > 0)
+  const scrub = (text: string) => secrets.reduce((t, secret) => t.split(secret).join('[redacted]'), text)
+  const headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...options.authHeaders }
+
+  async function attempt(url: string, signal: AbortSignal | undefined, attempts: number) {
+    let response
+    try {
+      response = await request(url, { method: 'GET', headers, dispatcher: agent, signal })
+    } catch (error) {
+      signal?.throwIfAborted()
+      throw transportError(source, error, attempts)
+    }
+    let body: string
+    try {
+      body = await response.body.text()
+    } catch (error) {
+      signal?.throwIfAborted()
+      throw transportError(source, error, attempts)
+    }
+    const status = response.statusCode
+    if (status >= 200 && status < 300) {
+      try {
+        return { body, json: JSON.parse(body) as unknown, status, attempts }
+      } catch (cause) {
+        throw new SourceHttpError(
+          'SOURCE_BAD_RESPONSE',
+          `${source} answered ${status} with a body that is not JSON (${body.length} bytes, perhaps truncated)`,
+          { source, status, attempts },
+          cause,
+        )
+      }
+    }
+    const described = parseUpstreamErrorBody(scrub(body))
+    const retryAfter = response.headers['retry-after']
+    throw new SourceHttpError(
+      codeForStatus(status),
+      `${source} answered HTTP ${status}: ${described.message}`,
+      {
+        source,
+        status,
+        attempts,
+        ...(described.upstreamCode ? { upstreamCode: described.upstreamCode } : {}),
+        ...withRetryAfter(parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter)),
+      },
+    )
+  }
+
+  return {
+    async getJson(path, query, signal) {
+      const url = `${options.baseUrl}${path}${Object.keys(query).length > 0 ? `?${new URLSearchParams(query).toString()}` : ''}`
+      let waitedMs = 0
+      for (let attempts = 1; ; attempts++) {
+        await limiter.acquire(signal)
+        try {
+          return await attempt(url, signal, attempts)
+        } catch (error) {
+          if (!(error instanceof SourceHttpError) || !error.retryable) throw error
+          if (attempts > http.maxRetries) throw error
+          const delayMs =
+            error.details.retryAfterMs ??
+            backoffMs(attempts - 1, http.retryBaseMs, http.maxRetryWaitMs, options.random)
+          if (waitedMs + delayMs > http.maxRetryWaitMs) {
+            throw new SourceHttpError(
+              error.code,
+              `${error.message}; waiting ${Math.ceil(delayMs / 1000)} s more would pass the retry budget of ${Math.round(http.maxRetryWaitMs / 1000)} s`,
+              error.details,
+              error,
+            )
+          }
+          log.warn(
+            { source, path, status: error.details.status, errorCode: error.code, attempt: attempts, delayMs },
+            'upstream call failed; retrying',
+          )
+          waitedMs += delayMs
+          await sleep(delayMs, undefined, { signal })
+        }
+      }
+    },
+    close: () => agent.close(),
+  }
+}
+
+function codeForStatus(status: number): SourceHttpCode {
+  if (status === 401 || status === 403) return 'SOURCE_AUTH_FAILED'
+  if (status === 402) return 'SOURCE_PLAN_REQUIRED'
+  if (status === 429) return 'SOURCE_RATE_LIMITED'
+  if (status === 408) return 'SOURCE_TIMEOUT'
+  if (status >= 500) return 'SOURCE_UNAVAILABLE'
+  return 'SOURCE_REQUEST_REJECTED'
+}
+
+function withRetryAfter(ms: number | undefined): { retryAfterMs?: number } {
+  return ms === undefined ? {} : { retryAfterMs: ms }
+}
+
+const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+
+/** A failure below HTTP: no connection, no answer in time, or a connection cut mid-answer. */
+function transportError(source: string, error: unknown, attempts: number): SourceHttpError {
+  const code = (error as { code?: string }).code ?? ''
+  const timedOut = TIMEOUTS.has(code)
+  const what = timedOut
+    ? `timed out (${code})`
+    : error instanceof undiciErrors.UndiciError || code !== ''
+      ? `connection failed (${code || (error as Error).name})`
+      : `request failed (${(error as Error).message})`
+  return new SourceHttpError(
+    timedOut ? 'SOURCE_TIMEOUT' : 'SOURCE_UNAVAILABLE',
+    `${source} ${what}`,
+    { source, attempts },
+    error,
+  )
+}
