@@ -54,7 +54,10 @@ describe('loadConfig', () => {
     expect(config.http).toMatchObject({ host: '0.0.0.0', port: 9000 })
     expect(config.sources.enabled).toEqual(['csv', 'coingecko'])
     expect(config.sources.csv.paths).toEqual(['a.csv', 'imports/*.csv'])
-    expect(config.sources.coingecko).toEqual({ baseUrl: 'http://127.0.0.1:4010/api/v3', apiKey: 'cg-key' })
+    expect(config.sources.coingecko).toMatchObject({
+      baseUrl: 'http://127.0.0.1:4010/api/v3',
+      apiKey: 'cg-key',
+    })
     expect(config.sources.coinpaprika.apiKey).toBe('cp-key')
     expect(config.etl.schedules).toEqual({ coingecko: '0 * * * *', coinpaprika: '0 * * * *', csv: 'off' })
     expect(config.etl.runOnStart).toBe(false)
@@ -110,5 +113,70 @@ describe('loadConfig', () => {
     const config = loadConfig({})
     expect(Object.isFrozen(config.http)).toBe(true)
     expect(Object.isFrozen(config.sources.enabled)).toBe(true)
+  })
+
+  describe('live sources', () => {
+    it('defaults to paced, retried upstream calls and two CoinGecko pages of 250', () => {
+      const config = loadConfig({})
+      expect(config.sources.coingecko).toMatchObject({
+        plan: 'demo',
+        perPage: 250,
+        maxPages: 2,
+        rateLimit: { points: 10, windowMs: 60_000 },
+        fieldAliases: {},
+      })
+      expect(config.sources.coinpaprika.rateLimit).toEqual({ points: 5, windowMs: 1000 })
+      expect(config.upstream).toEqual({
+        connectTimeoutMs: 5000,
+        readTimeoutMs: 20_000,
+        maxRetries: 4,
+        retryBaseMs: 1000,
+        maxRetryWaitMs: 120_000,
+      })
+      expect(config.etl.compare).toEqual({ recordSwingPct: 50, durationSwingPct: 100, rejectionJumpPts: 5 })
+    })
+
+    it('takes the CoinGecko plan from the host unless COINGECKO_API_PLAN says otherwise', () => {
+      const pro = { COINGECKO_BASE_URL: 'https://pro-api.coingecko.com/api/v3', COINGECKO_API_KEY: 'CG-x' }
+      expect(loadConfig(pro).sources.coingecko.plan).toBe('pro')
+      expect(loadConfig({ ...pro, COINGECKO_API_PLAN: 'DEMO' }).sources.coingecko.plan).toBe('demo')
+      expect(loadConfig({ COINGECKO_API_KEY: 'CG-x' }).sources.coingecko.rateLimit).toEqual({
+        points: 30,
+        windowMs: 60_000,
+      })
+    })
+
+    it('reads rate limits, field aliases and thresholds', () => {
+      const config = loadConfig({
+        COINGECKO_RATE_LIMIT: '100/1min',
+        COINPAPRIKA_RATE_LIMIT: '3/500ms',
+        COINPAPRIKA_FIELD_ALIASES: 'quotes.USD.px=quotes.USD.price, rank_now=rank',
+        RUN_COMPARE_RECORD_SWING_PCT: '20',
+      })
+      expect(config.sources.coingecko.rateLimit).toEqual({ points: 100, windowMs: 60_000 })
+      expect(config.sources.coinpaprika.rateLimit).toEqual({ points: 3, windowMs: 500 })
+      expect(config.sources.coinpaprika.fieldAliases).toEqual({
+        'quotes.USD.px': 'quotes.USD.price',
+        rank_now: 'rank',
+      })
+      expect(config.etl.compare.recordSwingPct).toBe(20)
+    })
+
+    it('names every bad live-source variable, and never echoes a key', () => {
+      const problems = problemsOf({
+        COINGECKO_API_PLAN: 'enterprise',
+        COINGECKO_PER_PAGE: '500',
+        COINPAPRIKA_RATE_LIMIT: 'fast',
+        COINGECKO_FIELD_ALIASES: 'a=b=c',
+        UPSTREAM_READ_TIMEOUT_MS: '-1',
+      })
+      expect(problems.map((p) => p.split('=')[0])).toEqual([
+        'COINGECKO_API_PLAN',
+        'COINGECKO_PER_PAGE',
+        'COINGECKO_FIELD_ALIASES',
+        'COINPAPRIKA_RATE_LIMIT',
+        'UPSTREAM_READ_TIMEOUT_MS',
+      ])
+    })
   })
 })

@@ -170,6 +170,12 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     read(name, fallback, parseRateLimit, 'requests per window, e.g. 30/60s, 10/1s or 500/1500ms')
   const fieldAliases = (name: string) =>
     read(name, '', parseFieldAliases, 'comma-separated upstream_field=declared_field pairs')
+  // CoinGecko Demo: about 30 calls/min (upstream-apis.md §2.5); keyless is lower still.
+  const coingeckoRateLimit = rateLimit('COINGECKO_RATE_LIMIT', coingeckoKey ? '30/60s' : '10/60s')
+  const coingeckoAliases = fieldAliases('COINGECKO_FIELD_ALIASES')
+  // CoinPaprika free plan: 10 req/s per IP (upstream-apis.md §1.6); stay well below it.
+  const coinpaprikaRateLimit = rateLimit('COINPAPRIKA_RATE_LIMIT', '5/1s')
+  const coinpaprikaAliases = fieldAliases('COINPAPRIKA_FIELD_ALIASES')
   const upstream = {
     connectTimeoutMs: read(
       'UPSTREAM_CONNECT_TIMEOUT_MS',
@@ -255,16 +261,14 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
         plan: coingeckoPlan,
         perPage: coingeckoPerPage,
         maxPages: coingeckoMaxPages,
-        // CoinGecko Demo: about 30 calls/min (upstream-apis.md §2.5); keyless is lower still.
-        rateLimit: rateLimit('COINGECKO_RATE_LIMIT', coingeckoKey ? '30/60s' : '10/60s'),
-        fieldAliases: fieldAliases('COINGECKO_FIELD_ALIASES'),
+        rateLimit: coingeckoRateLimit,
+        fieldAliases: coingeckoAliases,
       },
       coinpaprika: {
         baseUrl: coinpaprikaUrl,
         apiKey: optional('COINPAPRIKA_API_KEY'),
-        // Free plan: 10 req/s per IP (upstream-apis.md §1.6); stay well below it.
-        rateLimit: rateLimit('COINPAPRIKA_RATE_LIMIT', '5/1s'),
-        fieldAliases: fieldAliases('COINPAPRIKA_FIELD_ALIASES'),
+        rateLimit: coinpaprikaRateLimit,
+        fieldAliases: coinpaprikaAliases,
       },
     },
     upstream,
