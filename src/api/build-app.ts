@@ -17,10 +17,14 @@ import { createInProcessScheduler, type RunStarter } from '../jobs/scheduler.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { createKeyChecker } from './api-keys.js'
 import { registerErrorHandler } from './error-handler.js'
+import { batchRoutes } from './routes/batch-routes.js'
 import { dashboardRoutes } from './routes/dashboard-routes.js'
 import { healthRoutes } from './routes/health-routes.js'
 import { recordRoutes } from './routes/record-routes.js'
 import { rejectionRoutes } from './routes/rejection-routes.js'
+import { runRoutes } from './routes/run-routes.js'
+import { schemaChangeRoutes } from './routes/schema-change-routes.js'
+import { statsRoutes } from './routes/stats-routes.js'
 
 /** What route plugins get: the pipeline's doors, never the config or the environment. */
 export interface ApiDeps {
@@ -140,6 +144,10 @@ export async function buildApp(
   }
   await app.register(recordRoutes(deps))
   await app.register(rejectionRoutes(deps))
+  await app.register(runRoutes(deps))
+  await app.register(statsRoutes(deps))
+  await app.register(schemaChangeRoutes(deps))
+  await app.register(batchRoutes(deps))
   await app.register(healthRoutes(deps))
   await app.register(dashboardRoutes)
   return app

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import { RECORD_SOURCES } from '../config.js'
+import { RECORD_SOURCES, SOURCE_NAMES } from '../config.js'
+import type { RunStatus, RunTrigger } from '../db/schema.js'
 
 /** Shared pieces of the API's JSON shapes; snake_case on the wire. */
 
@@ -17,6 +18,26 @@ export const StringEnum = <const T extends readonly string[]>(
 ) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 
 export const SourceParam = StringEnum(RECORD_SOURCES, { description: `one of ${RECORD_SOURCES.join(', ')}` })
+
+/** A source that runs ETL (every source but `manual`). */
+export const EtlSourceParam = StringEnum(SOURCE_NAMES, { description: `one of ${SOURCE_NAMES.join(', ')}` })
+
+export const RUN_STATUSES = [
+  'running',
+  'succeeded',
+  'partial',
+  'failed',
+] as const satisfies readonly RunStatus[]
+export const RUN_TRIGGERS = [
+  'cli',
+  'api',
+  'schedule',
+  'start',
+  'replay',
+] as const satisfies readonly RunTrigger[]
+
+/** A JSON document stored as text, passed through as the object it holds. */
+export const JsonObject = Type.Object({}, { additionalProperties: true })
 
 export const Meta = Type.Object({
   request_id: Type.String(),
@@ -73,4 +94,22 @@ export const RecordItem = Type.Object({
   run_id: Nullable(Type.Integer()),
   raw_batch_id: Nullable(Type.Integer()),
   loaded_at: Type.String({ format: 'date-time' }),
+})
+
+/** One ETL run: how it was started, how it ended, and what it counted. */
+export const RunItem = Type.Object({
+  id: Type.Integer(),
+  source: Type.String(),
+  trigger: StringEnum(RUN_TRIGGERS),
+  status: StringEnum(RUN_STATUSES),
+  started_at: Type.String({ format: 'date-time' }),
+  finished_at: Nullable(Type.String({ format: 'date-time' })),
+  duration_ms: Nullable(Type.Integer()),
+  batch_count: Type.Integer({ description: 'raw batches stored (pages, CSV chunks)' }),
+  extracted: Type.Integer({ description: 'rows read from the upstream or file' }),
+  loaded: Type.Integer({ description: 'records newly stored' }),
+  unchanged: Type.Integer({ description: 'records already stored with the same values' }),
+  rejected: Type.Integer({ description: 'rows refused (see /api/v1/rejections)' }),
+  error_code: Nullable(Type.String()),
+  error_message: Nullable(Type.String()),
 })

@@ -21,10 +21,17 @@ export interface ApiFixture {
   close(): Promise<void>
 }
 
-/** A fresh migrated database and the whole API over it, not listening; `env` overrides the config. */
-export async function startApi(dialect: DialectName, env: Record<string, string> = {}): Promise<ApiFixture> {
+/**
+ * A fresh migrated database and the whole API over it, not listening; `env` overrides the config and
+ * `pipeline` parts of the pipeline context (a source registry of test sources, say).
+ */
+export async function startApi(
+  dialect: DialectName,
+  env: Record<string, string> = {},
+  pipeline: Partial<PipelineContext> = {},
+): Promise<ApiFixture> {
   const test = await createTestDatabase(dialect)
-  const { app, ctx } = await buildTestApp(test, env)
+  const { app, ctx } = await buildTestApp(test, env, pipeline)
   return {
     test,
     ctx,
@@ -40,9 +47,10 @@ export async function startApi(dialect: DialectName, env: Record<string, string>
 export async function buildTestApp(
   test: TestDatabase,
   env: Record<string, string> = {},
+  pipeline: Partial<PipelineContext> = {},
 ): Promise<{ app: App; ctx: PipelineContext }> {
   const vars = { DATABASE_URL: test.url, API_KEYS: API_KEY, ...env }
-  const ctx = pipelineContext(test, vars)
+  const ctx = { ...pipelineContext(test, vars), ...pipeline }
   const app = await buildApp(testConfig(vars), ctx)
   await app.ready()
   return { app, ctx }

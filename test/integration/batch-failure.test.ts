@@ -70,7 +70,10 @@ describe.each(DIALECTS)('a batch that cannot be transformed, on %s', (dialect) =
     test = await createTestDatabase(dialect)
     state.fixed = false
     const source = pagedSource(state)
-    ctx = { ...pipelineContext(test), sources: { available: ['coingecko'], get: () => source, close: () => Promise.resolve() } }
+    ctx = {
+      ...pipelineContext(test),
+      sources: { available: ['coingecko'], get: () => source, close: () => Promise.resolve() },
+    }
   })
   afterEach(() => test.destroy())
 

@@ -27,6 +27,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <header><h1>coinpipe</h1><span id="health" class="pill">…</span><a href="/docs">API docs</a><a href="/openapi.json">OpenAPI</a></header>
 <main>
   <section><h2>Sources</h2><table id="sources"><thead><tr><th>source</th><th>enabled</th><th>last run</th><th>status</th><th>started</th><th>error</th></tr></thead><tbody></tbody></table></section>
+  <section><h2>Recent runs</h2><table id="runs"><thead><tr><th>run</th><th>source</th><th>trigger</th><th>status</th><th>started</th><th>duration ms</th><th>loaded</th><th>unchanged</th><th>rejected</th><th>error</th></tr></thead><tbody></tbody></table></section>
   <section><h2>Latest records</h2>
     <form id="filter"><input name="symbol" placeholder="symbol, e.g. BTC"><select name="source"><option value="">any source</option><option>coingecko</option><option>coinpaprika</option><option>csv</option><option>manual</option></select><button>Show</button><button type="button" id="more">Next page</button></form>
     <table id="records"><thead><tr><th>observed at</th><th>asset</th><th>symbol</th><th>source</th><th>price USD</th><th>market cap USD</th><th>volume 24h USD</th></tr></thead><tbody></tbody></table>
@@ -46,6 +47,12 @@ async function health() {
   const el = document.getElementById('health'); el.textContent = h.status + ' · ' + h.database.kind; el.className = 'pill ' + h.status
   fill('sources', h.sources, [[(s) => s.source], [(s) => s.enabled ? 'yes' : 'no'], [(s) => s.last_run && s.last_run.id], [(s) => s.last_run && s.last_run.status], [(s) => s.last_run && s.last_run.started_at], [(s) => s.last_run && s.last_run.error_code]])
 }
+async function runs() {
+  const res = await fetch('/api/v1/runs?limit=10'); const body = await res.json()
+  if (!res.ok) return
+  fill('runs', body.data, [[(r) => r.id], [(r) => r.source], [(r) => r.trigger], [(r) => r.status], [(r) => r.started_at], [(r) => r.duration_ms, 'num'], [(r) => r.loaded, 'num'], [(r) => r.unchanged, 'num'], [(r) => r.rejected, 'num'], [(r) => r.error_code]])
+  for (const [i, row] of body.data.entries()) document.querySelectorAll('#runs tbody tr')[i].children[3].className = row.status
+}
 async function records(cursor) {
   const form = new FormData(document.getElementById('filter')); const params = new URLSearchParams({ limit: '50' })
   for (const [k, v] of form) if (v) params.set(k, String(v))
@@ -61,7 +68,7 @@ async function rejections() {
 }
 document.getElementById('filter').addEventListener('submit', (e) => { e.preventDefault(); records() })
 document.getElementById('more').addEventListener('click', () => next && records(next))
-health(); records(); rejections(); setInterval(health, 15000)
+health(); runs(); records(); rejections(); setInterval(() => { health(); runs() }, 15000)
 </script>
 </body>
 </html>

@@ -6,8 +6,7 @@ import {
   listRecords,
   type RecordWithSymbol,
 } from '../../db/repositories/record-repository.js'
-import { parseTimestamp } from '../../domain/parse-timestamp.js'
-import { NotFoundError, ValidationError } from '../../errors.js'
+import { NotFoundError } from '../../errors.js'
 import { addRecord } from '../../pipeline/add-record.js'
 import type { ApiDeps } from '../build-app.js'
 import { responseMeta, type ReplyTiming } from '../meta.js'
@@ -23,6 +22,7 @@ import {
   StringEnum,
   TimeParam,
 } from '../schemas.js'
+import { parseTimeParam } from '../time-param.js'
 
 const RecordQuery = Type.Object(
   {
@@ -84,8 +84,8 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         assetId: query.asset,
         symbol: query.symbol?.trim().toUpperCase(),
         source: query.source,
-        from: query.from === undefined ? undefined : parseTime('from', query.from),
-        to: query.to === undefined ? undefined : parseTime('to', query.to),
+        from: query.from === undefined ? undefined : parseTimeParam('from', query.from),
+        to: query.to === undefined ? undefined : parseTimeParam('to', query.to),
       }
       const after =
         query.cursor === undefined ? undefined : decodeCursor(query.cursor, order, ['time', 'id'] as const)
@@ -172,13 +172,6 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       },
     )
   }
-}
-
-function parseTime(field: 'from' | 'to', value: string): string {
-  const parsed = parseTimestamp(value)
-  if (parsed === undefined)
-    throw new ValidationError(field, `${field} ${JSON.stringify(value)} is not a date or date-time`)
-  return parsed
 }
 
 export function toRecordItem(r: RecordWithSymbol): Static<typeof RecordItem> {

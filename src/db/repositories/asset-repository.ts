@@ -70,3 +70,11 @@ export async function insertAlias(
     .executeTakeFirstOrThrow()
   return row.assetId
 }
+
+export async function countAssets(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('assets')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}

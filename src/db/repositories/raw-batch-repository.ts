@@ -80,3 +80,39 @@ export async function listFailedBatchIds(db: Kysely<Database>): Promise<number[]
     .execute()
   return rows.map((r) => r.id)
 }
+
+/** A batch without its payload, which may be megabytes. */
+export type RawBatchInfo = Omit<RawBatchRow, 'payload'>
+
+const INFO_COLUMNS = [
+  'id',
+  'runId',
+  'source',
+  'stream',
+  'status',
+  'payloadSha256',
+  'meta',
+  'cursorBefore',
+  'cursorAfter',
+  'rowCount',
+  'errorCode',
+  'errorMessage',
+  'createdAt',
+  'loadedAt',
+] as const satisfies readonly (keyof RawBatchInfo)[]
+
+/** One batch without its payload; throws `NotFoundError` when there is none. */
+export async function getRawBatchInfo(db: Kysely<Database>, batchId: number): Promise<RawBatchInfo> {
+  const row = await db
+    .selectFrom('rawBatches')
+    .select(INFO_COLUMNS)
+    .where('id', '=', batchId)
+    .executeTakeFirst()
+  if (!row) throw new NotFoundError('raw batch', batchId)
+  return row
+}
+
+/** The batches a run stored, without payloads, in the order they were fetched. */
+export function listBatchesOfRun(db: Kysely<Database>, runId: number): Promise<RawBatchInfo[]> {
+  return db.selectFrom('rawBatches').select(INFO_COLUMNS).where('runId', '=', runId).orderBy('id').execute()
+}

@@ -31,3 +31,19 @@ export function listRejections(db: Kysely<Database>, filter: RejectionFilter): P
   if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId)
   return query.execute()
 }
+
+/** How many rows a run rejected for each reason, most frequent first. */
+export async function countRejectionsByReason(
+  db: Kysely<Database>,
+  runId: number,
+): Promise<{ reasonCode: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('rejections')
+    .select(['reasonCode', (eb) => eb.fn.countAll<number | string>().as('count')])
+    .where('runId', '=', runId)
+    .groupBy('reasonCode')
+    .orderBy((eb) => eb.fn.countAll(), 'desc')
+    .orderBy('reasonCode')
+    .execute()
+  return rows.map((r) => ({ reasonCode: r.reasonCode, count: Number(r.count) }))
+}

@@ -114,3 +114,95 @@ export function listLatestRunPerSource(db: Kysely<Database>): Promise<EtlRunRow[
     .orderBy('source')
     .execute()
 }
+
+export interface RunFilter {
+  readonly source?: string
+  readonly status?: RunStatus
+  readonly trigger?: RunTrigger
+  /** Inclusive lower bound on started_at. */
+  readonly from?: string
+  /** Exclusive upper bound on started_at. */
+  readonly to?: string
+  /** Keyset: runs with a smaller id than this (newest first). */
+  readonly beforeId?: number
+  readonly limit: number
+}
+
+/** One keyset page of runs, newest first. */
+export function listRuns(db: Kysely<Database>, filter: RunFilter): Promise<EtlRunRow[]> {
+  let query = db.selectFrom('etlRuns').selectAll().orderBy('id', 'desc').limit(filter.limit)
+  if (filter.source !== undefined) query = query.where('source', '=', filter.source)
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status)
+  if (filter.trigger !== undefined) query = query.where('trigger', '=', filter.trigger)
+  if (filter.from !== undefined) query = query.where('startedAt', '>=', filter.from)
+  if (filter.to !== undefined) query = query.where('startedAt', '<', filter.to)
+  if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId)
+  return query.execute()
+}
+
+/** How many runs each source has in each status; combinations without runs are absent. */
+export async function countRunsBySourceAndStatus(
+  db: Kysely<Database>,
+): Promise<{ source: string; status: RunStatus; runs: number }[]> {
+  const rows = await db
+    .selectFrom('etlRuns')
+    .select(['source', 'status', (eb) => eb.fn.countAll<number | string>().as('runs')])
+    .groupBy(['source', 'status'])
+    .execute()
+  return rows.map((r) => ({ source: r.source, status: r.status, runs: Number(r.runs) }))
+}
+
+export interface SourceRunTotals {
+  readonly source: string
+  readonly loaded: number
+  readonly unchanged: number
+  readonly rejected: number
+  /** Mean duration of the source's finished runs; null when none has finished. */
+  readonly meanDurationMs: number | null
+}
+
+/** Per source: record counts summed over all its runs, and the mean duration of its finished runs. */
+export async function sumRunCountsBySource(db: Kysely<Database>): Promise<SourceRunTotals[]> {
+  const rows = await db
+    .selectFrom('etlRuns')
+    .select((eb) => [
+      'source',
+      eb.fn.sum<number | string>('loaded').as('loaded'),
+      eb.fn.sum<number | string>('unchanged').as('unchanged'),
+      eb.fn.sum<number | string>('rejected').as('rejected'),
+      eb.fn
+        .avg<number | string | null>(
+          eb.case().when('status', '<>', 'running').then(eb.ref('durationMs')).end(),
+        )
+        .as('meanDurationMs'),
+    ])
+    .groupBy('source')
+    .orderBy('source')
+    .execute()
+  return rows.map((r) => ({
+    source: r.source,
+    loaded: Number(r.loaded),
+    unchanged: Number(r.unchanged),
+    rejected: Number(r.rejected),
+    meanDurationMs: r.meanDurationMs === null ? null : Number(r.meanDurationMs),
+  }))
+}
+
+/** The latest run of each source among runs in one of `statuses`. */
+export function listLatestRunPerSourceIn(
+  db: Kysely<Database>,
+  statuses: readonly RunStatus[],
+): Promise<EtlRunRow[]> {
+  return db
+    .selectFrom('etlRuns')
+    .selectAll()
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('etlRuns')
+        .select((e) => e.fn.max('id').as('id'))
+        .where('status', 'in', statuses)
+        .groupBy('source'),
+    )
+    .orderBy('source')
+    .execute()
+}

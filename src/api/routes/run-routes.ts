@@ -1,0 +1,302 @@
+import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from 'typebox'
+import { listBatchesOfRun } from '../../db/repositories/raw-batch-repository.js'
+import { countRejectionsByReason } from '../../db/repositories/rejection-repository.js'
+import { findRun, listRuns } from '../../db/repositories/run-repository.js'
+import { listSchemaChanges } from '../../db/repositories/schema-change-repository.js'
+import type { EtlRunRow } from '../../db/schema.js'
+import {
+  compareRuns,
+  finishedRunFigures,
+  recordsOf,
+  rejectionRatePct,
+  type AnomalyCode,
+} from '../../domain/run-comparison.js'
+import { NotFoundError, SourceUnavailableError, ValidationError } from '../../errors.js'
+import type { ApiDeps } from '../build-app.js'
+import { sendProblem } from '../error-handler.js'
+import { parseJsonObject } from '../json-object.js'
+import { responseMeta } from '../meta.js'
+import { decodeCursor, encodeCursor } from '../page-cursor.js'
+import {
+  CursorParam,
+  EtlSourceParam,
+  JsonObject,
+  LimitParam,
+  Meta,
+  Nullable,
+  Page,
+  Problem,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  RunItem,
+  StringEnum,
+  TimeParam,
+} from '../schemas.js'
+import { parseTimeParam } from '../time-param.js'
+import { SchemaChangeItem, toSchemaChangeItem } from './schema-change-routes.js'
+
+/** Schema changes listed with a run; each kind of drift is recorded once, so a run has few. */
+const RUN_SCHEMA_CHANGES_LIMIT = 1000
+
+const BatchSummary = Type.Object({
+  id: Type.Integer(),
+  stream: Type.String(),
+  status: StringEnum(['pending', 'loaded', 'failed'] as const),
+  row_count: Type.Integer(),
+  error_code: Nullable(Type.String()),
+  error_message: Nullable(Type.String()),
+  created_at: Type.String({ format: 'date-time' }),
+  loaded_at: Nullable(Type.String({ format: 'date-time' })),
+})
+
+const RunDetail = Type.Object({
+  ...RunItem.properties,
+  heartbeat_at: Type.String({ format: 'date-time', description: 'last sign of life of a running run' }),
+  checkpoint_before: Nullable(JsonObject),
+  checkpoint_after: Nullable(JsonObject),
+  batches: Type.Array(BatchSummary),
+  rejections_by_reason: Type.Array(Type.Object({ reason_code: Type.String(), count: Type.Integer() })),
+  schema_changes: Type.Array(SchemaChangeItem),
+})
+
+const ComparedRun = Type.Object({
+  ...RunItem.properties,
+  records: Type.Integer({ description: 'loaded + unchanged' }),
+  rejection_rate_pct: Type.Number({
+    description: 'rejected / extracted × 100 (0 when nothing was extracted)',
+  }),
+})
+
+const ANOMALY_CODES = [
+  'RECORD_COUNT_SWING',
+  'DURATION_SWING',
+  'STATUS_REGRESSION',
+  'ZERO_RECORDS',
+  'REJECTION_RATE_JUMP',
+] as const satisfies readonly AnomalyCode[]
+
+const Comparison = Type.Object({
+  source: Type.String(),
+  base: ComparedRun,
+  head: ComparedRun,
+  delta: Type.Object({
+    records: Type.Integer(),
+    records_pct: Nullable(Type.Number({ description: 'null when base had no records and head has some' })),
+    duration_ms: Nullable(Type.Integer()),
+    duration_pct: Nullable(Type.Number({ description: 'null when base took 0 ms or a duration is unknown' })),
+    rejected: Type.Integer(),
+    rejection_rate_pts: Type.Number(),
+    extracted: Type.Integer(),
+  }),
+  anomalies: Type.Array(Type.Object({ code: StringEnum(ANOMALY_CODES), message: Type.String() })),
+  thresholds: Type.Object({
+    record_swing_pct: Type.Number(),
+    duration_swing_pct: Type.Number(),
+    rejection_jump_pts: Type.Number(),
+  }),
+})
+
+const RunQuery = Type.Object(
+  {
+    source: Type.Optional(EtlSourceParam),
+    status: Type.Optional(StringEnum(RUN_STATUSES)),
+    trigger: Type.Optional(StringEnum(RUN_TRIGGERS)),
+    from: Type.Optional(TimeParam),
+    to: Type.Optional(TimeParam),
+    limit: Type.Optional(LimitParam),
+    cursor: Type.Optional(CursorParam),
+  },
+  { additionalProperties: false },
+)
+
+const RunId = Type.Integer({ minimum: 1 })
+
+/** Run history, one run in depth, starting a run, and comparing two runs of a source. */
+export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
+  return async (app) => {
+    app.get(
+      '/api/v1/runs',
+      {
+        schema: {
+          tags: ['runs'],
+          summary: 'List runs, newest first; from/to bound started_at (from inclusive, to exclusive)',
+          querystring: RunQuery,
+          response: { 200: Type.Object({ data: Type.Array(RunItem), page: Page, meta: Meta }), 400: Problem },
+        },
+      },
+      async (request, reply) => {
+        const { source, status, trigger, from, to, cursor } = request.query
+        const limit = request.query.limit ?? 100
+        const rows = await listRuns(deps.db.kysely, {
+          source,
+          status,
+          trigger,
+          from: from === undefined ? undefined : parseTimeParam('from', from),
+          to: to === undefined ? undefined : parseTimeParam('to', to),
+          beforeId: cursor === undefined ? undefined : decodeCursor(cursor, 'desc', ['id'] as const)[0],
+          limit: limit + 1,
+        })
+        const page = rows.slice(0, limit)
+        const last = page.at(-1)
+        return {
+          data: page.map(toRunItem),
+          page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], 'desc') : null },
+          meta: responseMeta(reply),
+        }
+      },
+    )
+
+    app.get(
+      '/api/v1/runs/compare',
+      {
+        schema: {
+          tags: ['runs'],
+          summary:
+            'Compare two finished runs of one source, with anomaly flags (409 while either still runs)',
+          querystring: Type.Object({ base: RunId, head: RunId }, { additionalProperties: false }),
+          response: { 200: Comparison, 400: Problem, 404: Problem, 409: Problem },
+        },
+      },
+      async (request) => {
+        const [base, head] = await Promise.all([
+          findRun(deps.db.kysely, request.query.base),
+          findRun(deps.db.kysely, request.query.head),
+        ])
+        if (!base) throw new NotFoundError('run', request.query.base)
+        if (!head) throw new NotFoundError('run', request.query.head)
+        if (base.source !== head.source) {
+          throw new ValidationError(
+            'head',
+            `run ${head.id} is a ${head.source} run and run ${base.id} a ${base.source} run; compare runs of one source`,
+          )
+        }
+        const { delta, anomalies } = compareRuns(
+          finishedRunFigures(base),
+          finishedRunFigures(head),
+          deps.compareThresholds,
+        )
+        return {
+          source: base.source,
+          base: toComparedRun(base),
+          head: toComparedRun(head),
+          delta: {
+            records: delta.records,
+            records_pct: delta.recordsPct,
+            duration_ms: delta.durationMs,
+            duration_pct: delta.durationPct,
+            rejected: delta.rejected,
+            rejection_rate_pts: delta.rejectionRatePts,
+            extracted: delta.extracted,
+          },
+          anomalies: [...anomalies],
+          thresholds: {
+            record_swing_pct: deps.compareThresholds.recordSwingPct,
+            duration_swing_pct: deps.compareThresholds.durationSwingPct,
+            rejection_jump_pts: deps.compareThresholds.rejectionJumpPts,
+          },
+        }
+      },
+    )
+
+    app.get(
+      '/api/v1/runs/:id',
+      {
+        schema: {
+          tags: ['runs'],
+          summary: 'One run with its batches (no payloads), rejections by reason and schema changes',
+          params: Type.Object({ id: RunId }, { additionalProperties: false }),
+          response: { 200: RunDetail, 400: Problem, 404: Problem },
+        },
+      },
+      async (request): Promise<Static<typeof RunDetail>> => {
+        const id = request.params.id
+        const run = await findRun(deps.db.kysely, id)
+        if (!run) throw new NotFoundError('run', id)
+        const [batches, reasons, changes] = await Promise.all([
+          listBatchesOfRun(deps.db.kysely, id),
+          countRejectionsByReason(deps.db.kysely, id),
+          listSchemaChanges(deps.db.kysely, { runId: id, limit: RUN_SCHEMA_CHANGES_LIMIT }),
+        ])
+        return {
+          ...toRunItem(run),
+          heartbeat_at: run.heartbeatAt,
+          checkpoint_before: parseJsonObject(run.checkpointBefore),
+          checkpoint_after: parseJsonObject(run.checkpointAfter),
+          batches: batches.map((b) => ({
+            id: b.id,
+            stream: b.stream,
+            status: b.status,
+            row_count: b.rowCount,
+            error_code: b.errorCode,
+            error_message: b.errorMessage,
+            created_at: b.createdAt,
+            loaded_at: b.loadedAt,
+          })),
+          rejections_by_reason: reasons.map((r) => ({ reason_code: r.reasonCode, count: r.count })),
+          schema_changes: changes.map(toSchemaChangeItem),
+        }
+      },
+    )
+
+    app.post(
+      '/api/v1/runs',
+      {
+        onRequest: deps.requireWriteKey,
+        bodyLimit: 1024,
+        // Bodies are checked as sent; the app's Ajv coerces types, fit for query strings only.
+        validatorCompiler: TypeBoxValidatorCompiler,
+        schema: {
+          tags: ['runs'],
+          summary: 'Start a run of a source now (202); 409 while one of that source is running',
+          security: [{ bearer: [] }, { apiKey: [] }],
+          body: Type.Object({ source: EtlSourceParam }, { additionalProperties: false }),
+          response: { 202: RunItem, 400: Problem, 401: Problem, 409: Problem, 503: Problem },
+        },
+      },
+      async (request, reply) => {
+        let run: EtlRunRow
+        try {
+          run = await deps.runs.startRun(request.body.source, 'api')
+        } catch (error) {
+          // Known to config but not built into this registry: a bad value of the `source` field.
+          if (error instanceof SourceUnavailableError)
+            return sendProblem(reply, 400, error.code, error.message, [
+              { field: 'source', in: 'body', message: error.message },
+            ])
+          throw error
+        }
+        reply.status(202).header('location', `/api/v1/runs/${run.id}`)
+        return toRunItem(run)
+      },
+    )
+  }
+}
+
+export function toRunItem(run: EtlRunRow): Static<typeof RunItem> {
+  return {
+    id: run.id,
+    source: run.source,
+    trigger: run.trigger,
+    status: run.status,
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
+    duration_ms: run.durationMs,
+    batch_count: run.batches,
+    extracted: run.extracted,
+    loaded: run.loaded,
+    unchanged: run.unchanged,
+    rejected: run.rejected,
+    error_code: run.errorCode,
+    error_message: run.errorMessage,
+  }
+}
+
+function toComparedRun(run: EtlRunRow): Static<typeof ComparedRun> {
+  return {
+    ...toRunItem(run),
+    records: recordsOf(run),
+    rejection_rate_pct: Math.round(rejectionRatePct(run) * 100) / 100,
+  }
+}
