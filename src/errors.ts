@@ -122,9 +122,7 @@ export class SourceHttpError extends AppError {
 /** A payload whose shape broke its declared schema: that batch fails and is kept raw for replay. */
 export class SchemaDriftError extends AppError {
   readonly code = 'SOURCE_SCHEMA_DRIFT'
-  constructor(
-    readonly changes: readonly DetectedSchemaChange[],
-  ) {
+  constructor(readonly changes: readonly DetectedSchemaChange[]) {
     const breaking = changes.filter((c) => c.change !== 'added')
     super(`the payload no longer fits its schema: ${breaking.map((c) => c.detail.message).join('; ')}`, {
       context: { fields: breaking.map((c) => c.field) },
