@@ -1,8 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AppError } from '../../src/errors.js'
 import { runSource } from '../../src/pipeline/run-pipeline.js'
-import type { SourceRegistry } from '../../src/sources/registry.js'
-import type { Source, StreamCursor } from '../../src/sources/source.js'
 import {
   anyNumber,
   type ApiFixture,
@@ -12,12 +9,9 @@ import {
   startApi,
   WITH_KEY,
 } from '../helpers/api-fixture.js'
+import { PAGES, pagedRegistry } from '../helpers/paged-source.js'
 import { seedRun } from '../helpers/run-seed.js'
 import { DIALECTS } from '../helpers/test-database.js'
-
-class PayloadBrokenError extends AppError {
-  readonly code = 'TEST_PAYLOAD_BROKEN'
-}
 
 interface ReplayAnswer {
   batch_id: number
@@ -50,59 +44,6 @@ interface BatchAnswer {
   created_at: string
   loaded_at: string | null
   payload?: string
-}
-
-const PAGES: { page: number; broken?: boolean; prices: Record<string, number> }[] = [
-  { page: 1, prices: { BTC: 1, ETH: 2 } },
-  { page: 2, broken: true, prices: { SOL: 3, ADA: 4 } },
-  { page: 3, prices: { XRP: 5 } },
-]
-
-/** A coingecko stand-in of three JSON pages; the transform refuses the broken page until it is "fixed". */
-function pagedRegistry(state: { fixed: boolean }): SourceRegistry {
-  const source: Source = {
-    name: 'coingecko',
-    conflictCode: 'RECORD_CONFLICT',
-    streams: () =>
-      Promise.resolve([
-        {
-          name: 'markets',
-          async *extract(cursor: StreamCursor | undefined) {
-            const from = typeof cursor?.page === 'number' ? cursor.page : 0
-            for (const page of PAGES.filter((p) => p.page > from)) {
-              yield await Promise.resolve({
-                payload: JSON.stringify(page),
-                meta: { page: page.page },
-                rowCount: Object.keys(page.prices).length,
-                cursorAfter: { page: page.page },
-              })
-            }
-          },
-        },
-      ]),
-    transform(_stream, batch) {
-      const page = JSON.parse(batch.payload) as (typeof PAGES)[number]
-      if (page.broken && !state.fixed) throw new PayloadBrokenError(`page ${page.page} is broken`)
-      return {
-        rejections: [],
-        observations: Object.entries(page.prices).map(([symbol, priceUsd]) => ({
-          asset: { sourceAssetId: symbol.toLowerCase(), symbol, name: symbol },
-          observedAt: '2026-01-01T00:00:00.000Z',
-          priceUsd,
-          marketCapUsd: null,
-          volume24hUsd: null,
-          change24hPct: null,
-          rank: null,
-          circulatingSupply: null,
-          totalSupply: null,
-          maxSupply: null,
-          line: null,
-          raw: null,
-        })),
-      }
-    },
-  }
-  return { available: ['coingecko'], get: () => source, close: () => Promise.resolve() }
 }
 
 describe.each(DIALECTS)('raw batches and their replay on %s', (dialect) => {

@@ -1,66 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AppError } from '../../src/errors.js'
 import type { PipelineContext } from '../../src/pipeline/pipeline-context.js'
 import { replayBatch } from '../../src/pipeline/replay.js'
 import { runSource } from '../../src/pipeline/run-pipeline.js'
-import type { Source, StreamCursor } from '../../src/sources/source.js'
+import { pagedRegistry } from '../helpers/paged-source.js'
 import { pipelineContext } from '../helpers/pipeline-fixture.js'
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/test-database.js'
-
-class PayloadBrokenError extends AppError {
-  readonly code = 'TEST_PAYLOAD_BROKEN'
-}
-
-/** A source of three JSON pages; the transform refuses any page marked broken until it is "fixed". */
-function pagedSource(state: { fixed: boolean }): Source {
-  const pages: { page: number; broken?: boolean; prices: Record<string, number> }[] = [
-    { page: 1, prices: { BTC: 1, ETH: 2 } },
-    { page: 2, broken: true, prices: { SOL: 3, ADA: 4 } },
-    { page: 3, prices: { XRP: 5 } },
-  ]
-  return {
-    name: 'coingecko',
-    conflictCode: 'RECORD_CONFLICT',
-    streams: () =>
-      Promise.resolve([
-        {
-          name: 'markets',
-          async *extract(cursor: StreamCursor | undefined) {
-            const from = typeof cursor?.page === 'number' ? cursor.page : 0
-            for (const page of pages.filter((p) => p.page > from)) {
-              yield await Promise.resolve({
-                payload: JSON.stringify(page),
-                meta: {},
-                rowCount: Object.keys(page.prices).length,
-                cursorAfter: { page: page.page },
-              })
-            }
-          },
-        },
-      ]),
-    transform(_stream, batch) {
-      const page = JSON.parse(batch.payload) as (typeof pages)[number]
-      if (page.broken && !state.fixed) throw new PayloadBrokenError(`page ${page.page} is broken`)
-      return {
-        rejections: [],
-        observations: Object.entries(page.prices).map(([symbol, priceUsd]) => ({
-          asset: { sourceAssetId: symbol.toLowerCase(), symbol, name: symbol },
-          observedAt: '2026-01-01T00:00:00.000Z',
-          priceUsd,
-          marketCapUsd: null,
-          volume24hUsd: null,
-          change24hPct: null,
-          rank: null,
-          circulatingSupply: null,
-          totalSupply: null,
-          maxSupply: null,
-          line: null,
-          raw: null,
-        })),
-      }
-    },
-  }
-}
 
 describe.each(DIALECTS)('a batch that cannot be transformed, on %s', (dialect) => {
   let test: TestDatabase
@@ -69,11 +13,7 @@ describe.each(DIALECTS)('a batch that cannot be transformed, on %s', (dialect) =
   beforeEach(async () => {
     test = await createTestDatabase(dialect)
     state.fixed = false
-    const source = pagedSource(state)
-    ctx = {
-      ...pipelineContext(test),
-      sources: { available: ['coingecko'], get: () => source, close: () => Promise.resolve() },
-    }
+    ctx = { ...pipelineContext(test), sources: pagedRegistry(state) }
   })
   afterEach(() => test.destroy())
 

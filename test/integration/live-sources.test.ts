@@ -159,6 +159,16 @@ describe.each(DIALECTS)('live sources against the fake upstream, on %s', (dialec
       const run = await live.run('coinpaprika')
       expect(run).toMatchObject({ status: 'succeeded', loaded: COINPAPRIKA_COINS })
       expect(live.fake.requests.map((r) => r.status)).toEqual([status, status, 200])
+      // Each retry is logged with the run it belongs to.
+      const retries = live
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('upstream call failed; retrying'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+      expect(retries).toEqual([
+        expect.objectContaining({ runId: run.id, source: 'coinpaprika', status, attempt: 1 }),
+        expect.objectContaining({ runId: run.id, source: 'coinpaprika', status, attempt: 2 }),
+      ])
     })
 
     it('an outage that outlasts every retry fails the run, loses nothing, and the next run recovers', async () => {

@@ -19,7 +19,7 @@ export function coinGeckoMarketsStream(
 ): Stream {
   return {
     name: 'markets',
-    async *extract(cursor, { signal }): AsyncGenerator<ExtractedBatch> {
+    async *extract(cursor, { signal, log }): AsyncGenerator<ExtractedBatch> {
       for (let page = firstPage(cursor, config.maxPages); page <= config.maxPages; page++) {
         if (signal.aborted) return
         const query = {
@@ -31,7 +31,7 @@ export function coinGeckoMarketsStream(
         }
         let response
         try {
-          response = await client.getJson('/coins/markets', query, signal)
+          response = await client.getJson('/coins/markets', query, { signal, log })
         } catch (error) {
           if (signal.aborted) return
           throw error

@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js'
-import { readAmount, readCount, readObservedAt, readPrice, readSigned } from '../market-fields.js'
+import { observeMarketItems } from '../market-items.js'
 import { checkPayload } from '../payload-schema.js'
-import type { RowRejection, SourceObservation, TransformResult } from '../source.js'
+import type { TransformResult } from '../source.js'
 import { COINPAPRIKA_TICKER_SCHEMA } from './coinpaprika-payloads.js'
 
 /** Pure: one `/tickers` payload → observations, rejected rows and the schema changes seen. */
@@ -10,52 +10,27 @@ export function normalizeCoinPaprikaTickers(
   fieldAliases: Config['sources']['coinpaprika']['fieldAliases'] = {},
 ): TransformResult {
   const checked = checkPayload(payload, COINPAPRIKA_TICKER_SCHEMA, fieldAliases, (item) => String(item.id))
-  const observations: SourceObservation[] = []
-  const rejections: RowRejection[] = [...checked.rejections]
-  for (const { item, position } of checked.items) {
-    const raw = JSON.stringify(item)
+  return observeMarketItems(checked, (item) => {
     const usd = (item.quotes as { USD: Record<string, unknown> }).USD
-    const reject = (reasonCode: string, why: string) =>
-      rejections.push({
-        line: position,
-        reasonCode,
-        message: `item ${position} (${String(item.id)}): ${why}`,
-        raw,
-      })
-    const observedAt = readObservedAt(item.last_updated)
-    if (observedAt === undefined) {
-      reject(
-        'SOURCE_TIMESTAMP_INVALID',
-        `last_updated ${JSON.stringify(item.last_updated)} is not a usable time`,
-      )
-      continue
-    }
-    const priceUsd = readPrice(usd.price)
-    if (priceUsd === undefined) {
-      reject('SOURCE_PRICE_INVALID', `quotes.USD.price ${JSON.stringify(usd.price)} is missing or negative`)
-      continue
-    }
-    observations.push({
-      asset: {
-        sourceAssetId: String(item.id),
-        symbol: String(item.symbol).trim().toUpperCase(),
-        name: String(item.name).trim() || null,
-      },
-      observedAt,
-      priceUsd,
-      // 0 when circulating supply is unknown (upstream-apis.md §1.3): unknown, not zero.
-      marketCapUsd: readAmount(usd.market_cap),
-      volume24hUsd: readAmount(usd.volume_24h, { zeroIsKnown: true }),
-      change24hPct: readSigned(usd.percent_change_24h),
+    return {
+      id: item.id,
+      symbol: item.symbol,
+      name: item.name,
+      lastUpdated: item.last_updated,
+      price: usd.price,
+      priceField: 'quotes.USD.price',
+      // 0 when circulating supply is unknown (upstream-apis.md §1.3).
+      marketCap: usd.market_cap,
+      volume24h: usd.volume_24h,
+      // percent_change_24h; market_cap_change_24h is the market cap's own change.
+      change24hPct: usd.percent_change_24h,
       // 0 for inactive coins.
-      rank: readCount(item.rank),
-      circulatingSupply: readAmount(item.circulating_supply),
-      totalSupply: readAmount(item.total_supply),
-      // 0 means no cap or unknown.
-      maxSupply: readAmount(item.max_supply),
-      line: position,
-      raw,
-    })
-  }
-  return { observations, rejections, schemaChanges: checked.changes }
+      rank: item.rank,
+      // Absent on the free plan.
+      circulatingSupply: item.circulating_supply,
+      totalSupply: item.total_supply,
+      // 0 means no cap, or unknown.
+      maxSupply: item.max_supply,
+    }
+  })
 }

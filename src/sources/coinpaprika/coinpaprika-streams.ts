@@ -8,11 +8,11 @@ import type { ExtractedBatch, Stream } from '../source.js'
 export function coinPaprikaTickersStream(client: UpstreamClient): Stream {
   return {
     name: 'tickers',
-    async *extract(_cursor, { signal }): AsyncGenerator<ExtractedBatch> {
+    async *extract(_cursor, { signal, log }): AsyncGenerator<ExtractedBatch> {
       if (signal.aborted) return
       let response
       try {
-        response = await client.getJson('/tickers', { quotes: 'USD' }, signal)
+        response = await client.getJson('/tickers', { quotes: 'USD' }, { signal, log })
       } catch (error) {
         if (signal.aborted) return
         throw error

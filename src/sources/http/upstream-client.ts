@@ -20,7 +20,8 @@ export interface UpstreamClient {
   getJson(
     path: string,
     query: Readonly<Record<string, string>>,
-    signal?: AbortSignal,
+    /** `log`: the run's logger, so a retry is logged with the run's id. */
+    options?: { readonly signal?: AbortSignal; readonly log?: Logger },
   ): Promise<UpstreamResponse>
   close(): Promise<void>
 }
@@ -98,7 +99,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   return {
-    async getJson(path, query, signal) {
+    async getJson(path, query, { signal, log: callLog = log } = {}) {
       const url = `${options.baseUrl}${path}${Object.keys(query).length > 0 ? `?${new URLSearchParams(query).toString()}` : ''}`
       let waitedMs = 0
       for (let attempts = 1; ; attempts++) {
@@ -119,7 +120,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
               error,
             )
           }
-          log.warn(
+          callLog.warn(
             { source, path, status: error.details.status, errorCode: error.code, attempt: attempts, delayMs },
             'upstream call failed; retrying',
           )

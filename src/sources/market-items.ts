@@ -1,0 +1,81 @@
+import { readAmount, readCount, readObservedAt, readPrice, readSigned } from './market-fields.js'
+import type { CheckedPayload } from './payload-schema.js'
+import type { RowRejection, SourceObservation, TransformResult } from './source.js'
+
+/** Where one live-source item keeps each market field; the values as found, not yet read. */
+export interface MarketItemFields {
+  readonly id: unknown
+  readonly symbol: unknown
+  readonly name: unknown
+  readonly lastUpdated: unknown
+  readonly price: unknown
+  /** The price's path in the item, for a rejection message. */
+  readonly priceField: string
+  /** 0 means unknown. */
+  readonly marketCap: unknown
+  /** 0 is a real (idle) volume. */
+  readonly volume24h: unknown
+  readonly change24hPct: unknown
+  readonly rank: unknown
+  readonly circulatingSupply: unknown
+  readonly totalSupply: unknown
+  readonly maxSupply: unknown
+}
+
+/**
+ * Pure: checked items → observations keyed by the upstream's own `last_updated`. An item without
+ * a usable time or price is rejected with its position; unknown values become NULL, never 0.
+ */
+export function observeMarketItems(
+  checked: CheckedPayload,
+  fieldsOf: (item: Record<string, unknown>) => MarketItemFields,
+): TransformResult {
+  const observations: SourceObservation[] = []
+  const rejections: RowRejection[] = [...checked.rejections]
+  for (const { item, position } of checked.items) {
+    const fields = fieldsOf(item)
+    const raw = JSON.stringify(item)
+    const reject = (reasonCode: string, why: string) =>
+      rejections.push({
+        line: position,
+        reasonCode,
+        message: `item ${position} (${String(fields.id)}): ${why}`,
+        raw,
+      })
+    const observedAt = readObservedAt(fields.lastUpdated)
+    if (observedAt === undefined) {
+      reject(
+        'SOURCE_TIMESTAMP_INVALID',
+        `last_updated ${JSON.stringify(fields.lastUpdated)} is not a usable time`,
+      )
+      continue
+    }
+    const priceUsd = readPrice(fields.price)
+    if (priceUsd === undefined) {
+      reject(
+        'SOURCE_PRICE_INVALID',
+        `${fields.priceField} ${JSON.stringify(fields.price)} is missing or negative`,
+      )
+      continue
+    }
+    observations.push({
+      asset: {
+        sourceAssetId: String(fields.id),
+        symbol: String(fields.symbol).trim().toUpperCase(),
+        name: String(fields.name).trim() || null,
+      },
+      observedAt,
+      priceUsd,
+      marketCapUsd: readAmount(fields.marketCap),
+      volume24hUsd: readAmount(fields.volume24h, { zeroIsKnown: true }),
+      change24hPct: readSigned(fields.change24hPct),
+      rank: readCount(fields.rank),
+      circulatingSupply: readAmount(fields.circulatingSupply),
+      totalSupply: readAmount(fields.totalSupply),
+      maxSupply: readAmount(fields.maxSupply),
+      line: position,
+      raw,
+    })
+  }
+  return { observations, rejections, schemaChanges: checked.changes }
+}
