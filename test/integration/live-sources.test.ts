@@ -344,5 +344,6 @@ describe.each(DIALECTS)('live sources against the fake upstream, on %s', (dialec
     expect(live.fake.count('coingecko')).toBe(pages)
     expect(live.fake.maxInWindow('coingecko', 250)).toBeLessThanOrEqual(2)
     expect(live.fake.requests.every((r) => r.status === 200)).toBe(true)
+    expect(live.logs()).toContain('waited for the outbound rate limit')
   })
 })

@@ -53,6 +53,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   })
   const secrets = Object.values(options.authHeaders).filter((v) => v.length > 0)
   const scrub = (text: string) => secrets.reduce((t, secret) => t.split(secret).join('[redacted]'), text)
+  const host = new URL(options.baseUrl).host
   const headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...options.authHeaders }
 
   async function attempt(url: string, signal: AbortSignal | undefined, attempts: number) {
@@ -61,14 +62,14 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       response = await request(url, { method: 'GET', headers, dispatcher: agent, signal })
     } catch (error) {
       signal?.throwIfAborted()
-      throw transportError(source, error, attempts)
+      throw transportError(source, host, error, attempts)
     }
     let body: string
     try {
       body = await response.body.text()
     } catch (error) {
       signal?.throwIfAborted()
-      throw transportError(source, error, attempts)
+      throw transportError(source, host, error, attempts)
     }
     const status = response.statusCode
     if (status >= 200 && status < 300) {
@@ -103,7 +104,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       const url = `${options.baseUrl}${path}${Object.keys(query).length > 0 ? `?${new URLSearchParams(query).toString()}` : ''}`
       let waitedMs = 0
       for (let attempts = 1; ; attempts++) {
-        await limiter.acquire(signal)
+        const pacedMs = await limiter.acquire(signal)
+        if (pacedMs > 0) callLog.debug({ path, waitedMs: pacedMs }, 'waited for the outbound rate limit')
         try {
           return await attempt(url, signal, attempts)
         } catch (error) {
@@ -121,7 +123,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
             )
           }
           callLog.warn(
-            { source, path, status: error.details.status, errorCode: error.code, attempt: attempts, delayMs },
+            { path, status: error.details.status, errorCode: error.code, attempt: attempts, delayMs },
             'upstream call failed; retrying',
           )
           waitedMs += delayMs
@@ -149,13 +151,13 @@ function withRetryAfter(ms: number | undefined): { retryAfterMs?: number } {
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 /** A failure below HTTP: no connection, no answer in time, or a connection cut mid-answer. */
-function transportError(source: string, error: unknown, attempts: number): SourceHttpError {
+function transportError(source: string, host: string, error: unknown, attempts: number): SourceHttpError {
   const code = (error as { code?: string }).code ?? ''
   const timedOut = TIMEOUTS.has(code)
   const what = timedOut
-    ? `timed out (${code})`
+    ? `timed out (${code} from ${host})`
     : error instanceof undiciErrors.UndiciError || code !== ''
-      ? `connection failed (${code || (error as Error).name})`
+      ? `connection failed (${code || (error as Error).name} to ${host})`
       : `request failed (${(error as Error).message})`
   return new SourceHttpError(
     timedOut ? 'SOURCE_TIMEOUT' : 'SOURCE_UNAVAILABLE',
