@@ -109,6 +109,8 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
       return parse(fallback)
     }
   }
+  const readInt = (name: string, fallback: string, min: number, max: number, what = 'an integer'): number =>
+    read(name, fallback, (v) => parseInteger(v, min, max), `${what} from ${min} to ${max}`)
   const optional = (name: string): string | undefined => {
     const raw = env[name]?.trim()
     return raw === undefined || raw === '' ? undefined : raw
@@ -121,7 +123,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     'sqlite:<path>, sqlite::memory: or postgres://…',
   )
   const host = read('HOST', '127.0.0.1', parseHost, 'a host name or IP address')
-  const port = read('PORT', '8080', (v) => parseInteger(v, 0, 65535), 'an integer port from 0 to 65535')
+  const port = readInt('PORT', '8080', 0, 65535, 'an integer port')
   const enabled = read(
     'SOURCES',
     SOURCE_NAMES.join(','),
@@ -129,12 +131,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     `a comma-separated subset of ${SOURCE_NAMES.join(', ')}`,
   )
   const csvPaths = read('CSV_PATHS', SAMPLE_CSV, parseList, 'comma-separated file paths or globs')
-  const batchRows = read(
-    'CSV_BATCH_ROWS',
-    '5000',
-    (v) => parseInteger(v, 1, 1_000_000),
-    'an integer from 1 to 1000000',
-  )
+  const batchRows = readInt('CSV_BATCH_ROWS', '5000', 1, 1_000_000)
   const coingeckoUrl = read(
     'COINGECKO_BASE_URL',
     'https://api.coingecko.com/api/v3',
@@ -154,18 +151,8 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     (v) => parseEnum(v.toLowerCase(), COINGECKO_PLANS),
     'demo or pro',
   )
-  const coingeckoPerPage = read(
-    'COINGECKO_PER_PAGE',
-    '250',
-    (v) => parseInteger(v, 1, 250),
-    'an integer from 1 to 250',
-  )
-  const coingeckoMaxPages = read(
-    'COINGECKO_MAX_PAGES',
-    '2',
-    (v) => parseInteger(v, 1, 1000),
-    'an integer from 1 to 1000',
-  )
+  const coingeckoPerPage = readInt('COINGECKO_PER_PAGE', '250', 1, 250)
+  const coingeckoMaxPages = readInt('COINGECKO_MAX_PAGES', '2', 1, 1000)
   const rateLimit = (name: string, fallback: string) =>
     read(name, fallback, parseRateLimit, 'requests per window, e.g. 30/60s, 10/1s or 500/1500ms')
   const fieldAliases = (name: string) =>
@@ -177,34 +164,14 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
   const coinpaprikaRateLimit = rateLimit('COINPAPRIKA_RATE_LIMIT', '5/1s')
   const coinpaprikaAliases = fieldAliases('COINPAPRIKA_FIELD_ALIASES')
   const upstream = {
-    connectTimeoutMs: read(
-      'UPSTREAM_CONNECT_TIMEOUT_MS',
-      '5000',
-      (v) => parseInteger(v, 1, 600_000),
-      'milliseconds from 1 to 600000',
-    ),
-    readTimeoutMs: read(
-      'UPSTREAM_READ_TIMEOUT_MS',
-      '20000',
-      (v) => parseInteger(v, 1, 600_000),
-      'milliseconds from 1 to 600000',
-    ),
-    maxRetries: read('UPSTREAM_MAX_RETRIES', '4', (v) => parseInteger(v, 0, 20), 'an integer from 0 to 20'),
-    retryBaseMs: read(
-      'UPSTREAM_RETRY_BASE_MS',
-      '1000',
-      (v) => parseInteger(v, 0, 600_000),
-      'milliseconds from 0 to 600000',
-    ),
-    maxRetryWaitMs: read(
-      'UPSTREAM_MAX_RETRY_WAIT_MS',
-      '120000',
-      (v) => parseInteger(v, 0, 3_600_000),
-      'milliseconds from 0 to 3600000',
-    ),
+    connectTimeoutMs: readInt('UPSTREAM_CONNECT_TIMEOUT_MS', '5000', 1, 600_000, 'milliseconds'),
+    readTimeoutMs: readInt('UPSTREAM_READ_TIMEOUT_MS', '20000', 1, 600_000, 'milliseconds'),
+    maxRetries: readInt('UPSTREAM_MAX_RETRIES', '4', 0, 20),
+    retryBaseMs: readInt('UPSTREAM_RETRY_BASE_MS', '1000', 0, 600_000, 'milliseconds'),
+    maxRetryWaitMs: readInt('UPSTREAM_MAX_RETRY_WAIT_MS', '120000', 0, 3_600_000, 'milliseconds'),
   }
   const percent = (name: string, fallback: string) =>
-    read(name, fallback, (v) => parseInteger(v, 0, 100_000), 'a whole percentage from 0 to 100000')
+    readInt(name, fallback, 0, 100_000, 'a whole percentage')
   const compare: CompareThresholds = {
     recordSwingPct: percent('RUN_COMPARE_RECORD_SWING_PCT', '50'),
     durationSwingPct: percent('RUN_COMPARE_DURATION_SWING_PCT', '100'),
@@ -218,20 +185,10 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     }),
   ) as Record<SourceName, string>
   const runOnStart = read('ETL_RUN_ON_START', 'true', parseBoolean, 'true or false')
-  const staleRunAfterMs = read(
-    'ETL_STALE_RUN_AFTER_MS',
-    '600000',
-    (v) => parseInteger(v, 1000, 86_400_000),
-    'milliseconds from 1000 to 86400000',
-  )
+  const staleRunAfterMs = readInt('ETL_STALE_RUN_AFTER_MS', '600000', 1000, 86_400_000, 'milliseconds')
   const keys = read('API_KEYS', '', parseApiKeys, 'comma-separated keys of at least 16 characters')
   const readKeysRequired = read('API_READ_KEYS_REQUIRED', 'false', parseBoolean, 'true or false')
-  const bodyLimitBytes = read(
-    'API_BODY_LIMIT_BYTES',
-    '65536',
-    (v) => parseInteger(v, 1024, 10_485_760),
-    'bytes from 1024 to 10485760',
-  )
+  const bodyLimitBytes = readInt('API_BODY_LIMIT_BYTES', '65536', 1024, 10_485_760, 'bytes')
   const redisUrl = read(
     'REDIS_URL',
     '',
