@@ -9,6 +9,27 @@ export function encodeCursor(position: readonly (string | number)[], order: 'asc
   return Buffer.from(JSON.stringify([order, ...position])).toString('base64url')
 }
 
+/** For lists newest first by id: the id a `cursor` query value continues before. */
+export function idCursorBefore(cursor: string | undefined): number | undefined {
+  return cursor === undefined ? undefined : decodeCursor(cursor, 'desc', ['id'] as const)[0]
+}
+
+/**
+ * For lists newest first by id, read with `limit + 1` rows: the page of `limit` rows, and the
+ * cursor to the next page when there is one.
+ */
+export function pageNewestFirst<T extends { readonly id: number }>(
+  rows: readonly T[],
+  limit: number,
+): { readonly rows: readonly T[]; readonly page: { limit: number; next_cursor: string | null } } {
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  return {
+    rows: page,
+    page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], 'desc') : null },
+  }
+}
+
 /** What each position of a cursor holds: an ISO 8601 UTC time as we print it, or a row id. */
 export type CursorPart = 'time' | 'id'
 

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { RECORD_SOURCES, SOURCE_NAMES } from '../config.js'
-import type { RunStatus, RunTrigger } from '../db/schema.js'
+import { RUN_STATUSES, RUN_TRIGGERS } from '../db/schema.js'
 
 /** Shared pieces of the API's JSON shapes; snake_case on the wire. */
 
@@ -21,20 +21,6 @@ export const SourceParam = StringEnum(RECORD_SOURCES, { description: `one of ${R
 
 /** A source that runs ETL (every source but `manual`). */
 export const EtlSourceParam = StringEnum(SOURCE_NAMES, { description: `one of ${SOURCE_NAMES.join(', ')}` })
-
-export const RUN_STATUSES = [
-  'running',
-  'succeeded',
-  'partial',
-  'failed',
-] as const satisfies readonly RunStatus[]
-export const RUN_TRIGGERS = [
-  'cli',
-  'api',
-  'schedule',
-  'start',
-  'replay',
-] as const satisfies readonly RunTrigger[]
 
 /** A JSON document stored as text, passed through as the object it holds. */
 export const JsonObject = Type.Object({}, { additionalProperties: true })

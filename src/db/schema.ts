@@ -79,8 +79,10 @@ export interface RawBatchTable {
 }
 export type RawBatchRow = Selectable<RawBatchTable>
 
-export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed'
-export type RunTrigger = 'cli' | 'api' | 'schedule' | 'start' | 'replay'
+export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
+export const RUN_TRIGGERS = ['cli', 'api', 'schedule', 'start', 'replay'] as const
+export type RunTrigger = (typeof RUN_TRIGGERS)[number]
 
 export interface EtlRunTable {
   id: Id
@@ -138,7 +140,7 @@ export interface SchemaChangeTable {
   /** Dotted path in one item of the payload, e.g. `quotes.USD.price`. */
   field: string
   change: SchemaChangeKind
-  /** JSON `SchemaChangeDetail` (see sources/schema-drift.ts). */
+  /** JSON `SchemaChangeDetail` (see sources/schema-change.ts). */
   detail: string
   runId: number | null
   rawBatchId: number | null

@@ -87,6 +87,19 @@ describe.each(DIALECTS)('upstream keys, on %s', (dialect) => {
     await expectKeyNowhere(live, PAPRIKA_KEY)
   })
 
+  it('a key the upstream echoes back is scrubbed before the payload is stored', async () => {
+    live = await startLive(
+      dialect,
+      { COINPAPRIKA_API_KEY: PAPRIKA_KEY },
+      { keys: { coinpaprika: PAPRIKA_KEY } },
+    )
+    live.fake.fault({ source: 'coinpaprika', kind: 'drift', drift: { add: ['echoed_key', PAPRIKA_KEY] } })
+    expect(await live.run('coinpaprika')).toMatchObject({ status: 'succeeded' })
+    const raw = await live.test.db.kysely.selectFrom('rawBatches').select('payload').executeTakeFirstOrThrow()
+    expect(raw.payload).toContain('"echoed_key":"[redacted]"')
+    await expectKeyNowhere(live, PAPRIKA_KEY)
+  })
+
   it('a wrong key stops the source with SOURCE_AUTH_FAILED, and the key is in no log, row or error', async () => {
     const wrong = 'CG-wrongKey0123456789abcdef'
     live = await startLive(

@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { listRejections } from '../../db/repositories/rejection-repository.js'
 import type { ApiDeps } from '../build-app.js'
 import { responseMeta } from '../meta.js'
-import { decodeCursor, encodeCursor } from '../page-cursor.js'
+import { idCursorBefore, pageNewestFirst } from '../page-cursor.js'
 import { CursorParam, LimitParam, Meta, Nullable, Page, Problem, SourceParam } from '../schemas.js'
 
 const RejectionItem = Type.Object({
@@ -47,7 +47,7 @@ export function rejectionRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { run_id, batch_id, source, cursor } = request.query
         const limit = request.query.limit ?? 100
-        const beforeId = cursor === undefined ? undefined : decodeCursor(cursor, 'desc', ['id'] as const)[0]
+        const beforeId = idCursorBefore(cursor)
         const rows = await listRejections(deps.db.kysely, {
           runId: run_id,
           rawBatchId: batch_id,
@@ -55,8 +55,7 @@ export function rejectionRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           beforeId,
           limit: limit + 1,
         })
-        const page = rows.slice(0, limit)
-        const last = page.at(-1)
+        const { rows: page, page: pageInfo } = pageNewestFirst(rows, limit)
         return {
           data: page.map((r) => ({
             id: r.id,
@@ -69,7 +68,7 @@ export function rejectionRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
             raw: r.raw,
             created_at: r.createdAt,
           })),
-          page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], 'desc') : null },
+          page: pageInfo,
           meta: responseMeta(reply),
         }
       },

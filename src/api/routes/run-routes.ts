@@ -4,7 +4,7 @@ import { listBatchesOfRun } from '../../db/repositories/raw-batch-repository.js'
 import { countRejectionsByReason } from '../../db/repositories/rejection-repository.js'
 import { findRun, listRuns } from '../../db/repositories/run-repository.js'
 import { listSchemaChanges } from '../../db/repositories/schema-change-repository.js'
-import type { EtlRunRow } from '../../db/schema.js'
+import { RUN_STATUSES, RUN_TRIGGERS, type EtlRunRow } from '../../db/schema.js'
 import {
   compareRuns,
   finishedRunFigures,
@@ -17,7 +17,7 @@ import type { ApiDeps } from '../build-app.js'
 import { sendProblem } from '../error-handler.js'
 import { parseJsonObject } from '../json-object.js'
 import { responseMeta } from '../meta.js'
-import { decodeCursor, encodeCursor } from '../page-cursor.js'
+import { idCursorBefore, pageNewestFirst } from '../page-cursor.js'
 import {
   CursorParam,
   EtlSourceParam,
@@ -27,8 +27,6 @@ import {
   Nullable,
   Page,
   Problem,
-  RUN_STATUSES,
-  RUN_TRIGGERS,
   RunItem,
   StringEnum,
   TimeParam,
@@ -135,14 +133,13 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           trigger,
           from: from === undefined ? undefined : parseTimeParam('from', from),
           to: to === undefined ? undefined : parseTimeParam('to', to),
-          beforeId: cursor === undefined ? undefined : decodeCursor(cursor, 'desc', ['id'] as const)[0],
+          beforeId: idCursorBefore(cursor),
           limit: limit + 1,
         })
-        const page = rows.slice(0, limit)
-        const last = page.at(-1)
+        const { rows: page, page: pageInfo } = pageNewestFirst(rows, limit)
         return {
           data: page.map(toRunItem),
-          page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], 'desc') : null },
+          page: pageInfo,
           meta: responseMeta(reply),
         }
       },

@@ -5,7 +5,7 @@ import type { SchemaChangeKind, SchemaChangeRow } from '../../db/schema.js'
 import type { ApiDeps } from '../build-app.js'
 import { parseJsonObject } from '../json-object.js'
 import { responseMeta } from '../meta.js'
-import { decodeCursor, encodeCursor } from '../page-cursor.js'
+import { idCursorBefore, pageNewestFirst } from '../page-cursor.js'
 import {
   CursorParam,
   EtlSourceParam,
@@ -77,7 +77,7 @@ export function schemaChangeRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { source, stream, change, run_id, cursor } = request.query
         const limit = request.query.limit ?? 100
-        const beforeId = cursor === undefined ? undefined : decodeCursor(cursor, 'desc', ['id'] as const)[0]
+        const beforeId = idCursorBefore(cursor)
         const rows = await listSchemaChanges(deps.db.kysely, {
           source,
           stream,
@@ -86,11 +86,10 @@ export function schemaChangeRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           beforeId,
           limit: limit + 1,
         })
-        const page = rows.slice(0, limit)
-        const last = page.at(-1)
+        const { rows: page, page: pageInfo } = pageNewestFirst(rows, limit)
         return {
           data: page.map(toSchemaChangeItem),
-          page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], 'desc') : null },
+          page: pageInfo,
           meta: responseMeta(reply),
         }
       },

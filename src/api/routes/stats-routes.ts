@@ -4,7 +4,7 @@ import { countAssets } from '../../db/repositories/asset-repository.js'
 import { countRecords } from '../../db/repositories/record-repository.js'
 import {
   countRunsBySourceAndStatus,
-  listLatestRunPerSourceIn,
+  listLatestRunPerSource,
   sumRunCountsBySource,
 } from '../../db/repositories/run-repository.js'
 import type { ApiDeps } from '../build-app.js'
@@ -62,9 +62,9 @@ export function statsRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         const [byStatus, sums, lastSuccess, lastFailure, lastFinished, records, assets] = await Promise.all([
           countRunsBySourceAndStatus(db),
           sumRunCountsBySource(db),
-          listLatestRunPerSourceIn(db, ['succeeded']),
-          listLatestRunPerSourceIn(db, ['failed']),
-          listLatestRunPerSourceIn(db, ['succeeded', 'partial', 'failed']),
+          listLatestRunPerSource(db, ['succeeded']),
+          listLatestRunPerSource(db, ['failed']),
+          listLatestRunPerSource(db, ['succeeded', 'partial', 'failed']),
           countRecords(db, {}),
           countAssets(db),
         ])

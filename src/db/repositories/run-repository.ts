@@ -100,17 +100,21 @@ export async function markRunInterrupted(
     .execute()
 }
 
-/** The latest run of each source. */
-export function listLatestRunPerSource(db: Kysely<Database>): Promise<EtlRunRow[]> {
+/** The latest run of each source, or the latest among runs in one of `statuses`. */
+export function listLatestRunPerSource(
+  db: Kysely<Database>,
+  statuses?: readonly RunStatus[],
+): Promise<EtlRunRow[]> {
   return db
     .selectFrom('etlRuns')
     .selectAll()
-    .where('id', 'in', (eb) =>
-      eb
+    .where('id', 'in', (eb) => {
+      const latest = eb
         .selectFrom('etlRuns')
         .select((e) => e.fn.max('id').as('id'))
-        .groupBy('source'),
-    )
+        .groupBy('source')
+      return statuses === undefined ? latest : latest.where('status', 'in', statuses)
+    })
     .orderBy('source')
     .execute()
 }
@@ -186,23 +190,4 @@ export async function sumRunCountsBySource(db: Kysely<Database>): Promise<Source
     rejected: Number(r.rejected),
     meanDurationMs: r.meanDurationMs === null ? null : Number(r.meanDurationMs),
   }))
-}
-
-/** The latest run of each source among runs in one of `statuses`. */
-export function listLatestRunPerSourceIn(
-  db: Kysely<Database>,
-  statuses: readonly RunStatus[],
-): Promise<EtlRunRow[]> {
-  return db
-    .selectFrom('etlRuns')
-    .selectAll()
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('etlRuns')
-        .select((e) => e.fn.max('id').as('id'))
-        .where('status', 'in', statuses)
-        .groupBy('source'),
-    )
-    .orderBy('source')
-    .execute()
 }

@@ -9,22 +9,24 @@ export async function insertSchemaChanges(
   db: Kysely<Database>,
   changes: readonly NewSchemaChange[],
 ): Promise<number> {
-  let inserted = 0
-  for (const change of changes) {
-    const known = await db
-      .selectFrom('schemaChanges')
-      .select('id')
-      .where('source', '=', change.source)
-      .where('stream', '=', change.stream)
-      .where('field', '=', change.field)
-      .where('change', '=', change.change)
-      .where('detail', '=', change.detail)
-      .executeTakeFirst()
-    if (known) continue
-    await db.insertInto('schemaChanges').values(change).execute()
-    inserted++
-  }
-  return inserted
+  if (changes.length === 0) return 0
+  const key = (c: Pick<NewSchemaChange, 'source' | 'stream' | 'field' | 'change' | 'detail'>) =>
+    JSON.stringify([c.source, c.stream, c.field, c.change, c.detail])
+  // One read for the whole batch's changes (a batch shows a handful, from one source and stream).
+  const known = await db
+    .selectFrom('schemaChanges')
+    .select(['source', 'stream', 'field', 'change', 'detail'])
+    .where('field', 'in', [...new Set(changes.map((c) => c.field))])
+    .execute()
+  const seen = new Set(known.map(key))
+  const fresh = changes.filter((c) => {
+    const k = key(c)
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+  if (fresh.length > 0) await db.insertInto('schemaChanges').values(fresh).execute()
+  return fresh.length
 }
 
 export interface SchemaChangeFilter {

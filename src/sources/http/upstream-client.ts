@@ -52,7 +52,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     bodyTimeout: http.readTimeoutMs,
   })
   const secrets = Object.values(options.authHeaders).filter((v) => v.length > 0)
-  const scrub = (text: string) => secrets.reduce((t, secret) => t.split(secret).join('[redacted]'), text)
+  // A key the upstream echoes back must not reach a log, an error or a stored raw payload.
+  const scrub = (text: string) =>
+    secrets.some((secret) => text.includes(secret))
+      ? secrets.reduce((t, secret) => t.split(secret).join('[redacted]'), text)
+      : text
   const host = new URL(options.baseUrl).host
   const headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...options.authHeaders }
 
@@ -66,7 +70,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     }
     let body: string
     try {
-      body = await response.body.text()
+      body = scrub(await response.body.text())
     } catch (error) {
       signal?.throwIfAborted()
       throw transportError(source, host, error, attempts)
@@ -84,7 +88,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         )
       }
     }
-    const described = parseUpstreamErrorBody(scrub(body))
+    const described = parseUpstreamErrorBody(body)
     const retryAfter = response.headers['retry-after']
     throw new SourceHttpError(
       codeForStatus(status),
