@@ -90,6 +90,7 @@ export function* generateRecords(plan: SeedPlan): Generator<NewRecord> {
       yield {
         assetId: s.asset.id,
         source: s.source,
+        sourceAssetId: s.asset.id,
         observedAt: new Date(observed).toISOString(),
         priceUsd: round(s.price),
         marketCapUsd: rand() < 0.01 ? null : round(marketCap),

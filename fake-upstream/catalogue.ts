@@ -106,6 +106,7 @@ const ROWS: Row[] = [
   // CoinGecko only: symbol collisions (upstream-apis.md §3.2) and coins CoinPaprika lacks here.
   { gecko: ['1-one', 'one', '1 (one)'], paprika: null, price: 0.00213, supply: [21_000_000, 100_000_000, 100_000_000], extra: { rank: null } },
   { gecko: ['axl-inu', 'axl', 'AXL Inu'], paprika: null, price: 4.12e-6, supply: [0, 1_000_000_000_000, 1_000_000_000_000], erc20: '0x25b24B3c47918b7962B3e49C4F468367F73CC0E0', extra: { rank: null, supplyUnknownOn: ['coingecko'] } },
+  { gecko: ['tokamak-network', 'ton', 'Tokamak Network'], paprika: null, price: 1.12, supply: [47_000_000, 92_000_000, null], erc20: '0x2be5e8c109e2197D077D13A82dAead6a9b3433C5' },
   { gecko: ['ethena-usde', 'usde', 'Ethena USDe'], paprika: null, price: 1.0004, supply: [7_400_000_000, 7_400_000_000, null], erc20: '0x4c9EDD5852cd905f086C759E8383e09bff1E68B3', extra: { stable: true } },
   { gecko: ['wrapped-steth', 'wsteth', 'Wrapped stETH'], paprika: null, price: 4_121.7, supply: [3_270_000, 3_270_000, null], erc20: '0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0' },
   { gecko: ['usds', 'usds', 'USDS'], paprika: null, price: 0.9997, supply: [8_100_000_000, 8_100_000_000, null], erc20: '0xdC035D45d973E3EC169d2276DDab16f1e407384F', extra: { stable: true } },

@@ -115,6 +115,64 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.sources.enabled)).toBe(true)
   })
 
+  describe('API hardening', () => {
+    it('defaults to 600 requests a minute per client, no trusted proxy and no CORS', () => {
+      expect(loadConfig({}).http).toMatchObject({
+        rateLimit: { points: 600, windowMs: 60_000 },
+        trustProxy: false,
+        corsOrigins: undefined,
+      })
+    })
+
+    it('reads API_RATE_LIMIT in the upstream syntax, and off', () => {
+      expect(loadConfig({ API_RATE_LIMIT: '20/1s' }).http.rateLimit).toEqual({ points: 20, windowMs: 1000 })
+      expect(loadConfig({ API_RATE_LIMIT: '100/min' }).http.rateLimit).toEqual({
+        points: 100,
+        windowMs: 60_000,
+      })
+      expect(loadConfig({ API_RATE_LIMIT: 'OFF' }).http.rateLimit).toBeUndefined()
+    })
+
+    it.each([
+      ['true', true],
+      ['false', false],
+      ['0', false],
+      ['2', 2],
+      ['10.0.0.1', ['10.0.0.1']],
+      ['10.0.0.0/8, 127.0.0.1, ::1, fd00::/8', ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']],
+    ] as const)('reads TRUST_PROXY=%s', (value, expected) => {
+      expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected)
+    })
+
+    it('reads CORS_ORIGINS as origins, or *', () => {
+      expect(loadConfig({ CORS_ORIGINS: '*' }).http.corsOrigins).toEqual(['*'])
+      expect(
+        loadConfig({ CORS_ORIGINS: 'https://App.example.com/, http://localhost:3000' }).http.corsOrigins,
+      ).toEqual(['https://app.example.com', 'http://localhost:3000'])
+    })
+
+    it('names every bad hardening variable at once', () => {
+      const problems = problemsOf({
+        API_RATE_LIMIT: 'lots',
+        TRUST_PROXY: 'the load balancer',
+        CORS_ORIGINS: 'https://app.example.com/path, *',
+      })
+      expect(problems.map((p) => p.split('=')[0])).toEqual(['API_RATE_LIMIT', 'TRUST_PROXY', 'CORS_ORIGINS'])
+      expect(problems[0]).toContain('or "off"')
+    })
+
+    it.each(['0/1min', '10/0s', '10', 'ftp://x'])('refuses API_RATE_LIMIT=%s', (value) => {
+      expect(problemsOf({ API_RATE_LIMIT: value })).toHaveLength(1)
+    })
+
+    it.each(['10.0.0.0/33', '::1/129', '300.1.1.1', '10.0.0.1/8/8', ','])(
+      'refuses TRUST_PROXY=%s',
+      (value) => {
+        expect(problemsOf({ TRUST_PROXY: value })).toHaveLength(1)
+      },
+    )
+  })
+
   describe('live sources', () => {
     it('defaults to paced, retried upstream calls and two CoinGecko pages of 250', () => {
       const config = loadConfig({})

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { accessSync, constants, existsSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cron } from 'croner'
@@ -24,8 +25,22 @@ export type DatabaseConfig =
 
 export interface Config {
   readonly database: DatabaseConfig
-  readonly http: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number }
+  readonly http: {
+    readonly host: string
+    readonly port: number
+    readonly bodyLimitBytes: number
+    /** Inbound limit per API key, else per client IP; `undefined` when `API_RATE_LIMIT=off`. */
+    readonly rateLimit: RateLimit | undefined
+    /** Which proxies may set `X-Forwarded-For`: none, all, a hop count, or addresses and CIDRs. */
+    readonly trustProxy: TrustProxy
+    /** Origins allowed cross-origin (`['*']` for any); `undefined` leaves CORS off. */
+    readonly corsOrigins: readonly string[] | undefined
+  }
   readonly api: { readonly keys: readonly string[]; readonly readKeysRequired: boolean }
+  readonly assets: {
+    /** A source whose latest observation trails the asset's newest one by more than this is left out of the consensus. */
+    readonly staleAfterMs: number
+  }
   readonly sources: {
     readonly enabled: readonly SourceName[]
     readonly csv: { readonly paths: readonly string[]; readonly batchRows: number }
@@ -57,12 +72,27 @@ export interface Config {
     /** How far `GET /api/v1/runs/compare` lets two runs differ before it flags an anomaly. */
     readonly compare: CompareThresholds
   }
+  readonly identity: IdentityConfig
   readonly redisUrl: string | undefined
   readonly logLevel: LogLevel
 }
 
+export interface IdentityConfig {
+  /** A JSON override file of the user's, read on top of the shipped `data/asset-overrides.json`. */
+  readonly overridesPath: string | undefined
+  /** Prices of one symbol from two sources agree within this percentage of the lower one. */
+  readonly priceTolerancePct: number
+  /** CoinPaprika `/coins/{id}` lookups per run for unresolved assets; 0 turns them off. */
+  readonly contractLookupsPerRun: number
+  /** How old the cached CoinGecko coins list may grow before it is fetched again; 0 never fetches it. */
+  readonly coinsListRefreshMs: number
+}
+
 export const COINGECKO_PLANS = ['demo', 'pro'] as const
 export type CoingeckoPlan = (typeof COINGECKO_PLANS)[number]
+
+/** Fastify's `trustProxy`: trust no proxy, every proxy, the nearest N hops, or these addresses/CIDRs. */
+export type TrustProxy = boolean | number | readonly string[]
 
 /** At most `points` requests in any window of `windowMs`. */
 export interface RateLimit {
@@ -186,9 +216,45 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
   ) as Record<SourceName, string>
   const runOnStart = read('ETL_RUN_ON_START', 'true', parseBoolean, 'true or false')
   const staleRunAfterMs = readInt('ETL_STALE_RUN_AFTER_MS', '600000', 1000, 86_400_000, 'milliseconds')
+  const assetStaleAfterMs = readInt('ASSET_STALE_AFTER_MS', '3600000', 1000, 31_536_000_000, 'milliseconds')
+  const identity = {
+    overridesPath: read('IDENTITY_OVERRIDES_PATH', '', parseReadableFile, 'a readable JSON file'),
+    priceTolerancePct: read(
+      'IDENTITY_PRICE_TOLERANCE_PCT',
+      '2',
+      (v) => parseNumber(v, 0, 50),
+      'a percentage from 0 to 50',
+    ),
+    contractLookupsPerRun: readInt('IDENTITY_CONTRACT_LOOKUPS_PER_RUN', '25', 0, 10_000),
+    coinsListRefreshMs: readInt(
+      'IDENTITY_COINS_LIST_REFRESH_MS',
+      '86400000',
+      0,
+      31_536_000_000,
+      'milliseconds (0: never fetch)',
+    ),
+  }
   const keys = read('API_KEYS', '', parseApiKeys, 'comma-separated keys of at least 16 characters')
   const readKeysRequired = read('API_READ_KEYS_REQUIRED', 'false', parseBoolean, 'true or false')
   const bodyLimitBytes = readInt('API_BODY_LIMIT_BYTES', '65536', 1024, 10_485_760, 'bytes')
+  const apiRateLimit = read(
+    'API_RATE_LIMIT',
+    '600/1min',
+    (v) => (v.toLowerCase() === 'off' ? undefined : parseRateLimit(v)),
+    'requests per window, e.g. 600/1min or 20/1s, or "off"',
+  )
+  const trustProxy = read(
+    'TRUST_PROXY',
+    'false',
+    parseTrustProxy,
+    'true, false, a hop count, or comma-separated proxy addresses or CIDRs',
+  )
+  const corsOrigins = read(
+    'CORS_ORIGINS',
+    '',
+    parseCorsOrigins,
+    'comma-separated origins such as https://app.example.com, or *',
+  )
   const redisUrl = read(
     'REDIS_URL',
     '',
@@ -207,7 +273,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze({
     database,
-    http: { host, port, bodyLimitBytes },
+    http: { host, port, bodyLimitBytes, rateLimit: apiRateLimit, trustProxy, corsOrigins },
     api: { keys, readKeysRequired },
     sources: {
       enabled,
@@ -230,9 +296,43 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     },
     upstream,
     etl: { schedules, runOnStart, staleRunAfterMs, compare },
+    assets: { staleAfterMs: assetStaleAfterMs },
+    identity,
     redisUrl,
     logLevel,
   })
+}
+
+/**
+ * Every variable `loadConfig` reads, sorted: it reads an empty environment that records each name
+ * asked for. Container and deployment files are checked against this list.
+ */
+export function listConfigVariables(): string[] {
+  const names = new Set<string>()
+  const recorder = new Proxy<Env>(
+    {},
+    {
+      get(_target, name) {
+        if (typeof name === 'string') names.add(name)
+        return undefined
+      },
+    },
+  )
+  loadConfig(recorder)
+  return [...names].sort()
+}
+
+function parseReadableFile(value: string): string | undefined {
+  if (value === '') return undefined
+  accessSync(value, constants.R_OK)
+  return value
+}
+
+function parseNumber(value: string, min: number, max: number): number {
+  const n = Number(value)
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n >= min && n <= max))
+    throw new Error(`not a number from ${min} to ${max}`)
+  return n
 }
 
 function readProcessEnv(): Env {
@@ -317,6 +417,35 @@ function parseRateLimit(value: string): RateLimit {
   const windowMs = Number(match[2] ?? '1') * unitMs
   if (points < 1 || windowMs < 1) throw new Error('empty rate limit')
   return { points, windowMs }
+}
+
+function parseTrustProxy(value: string): TrustProxy {
+  if (/^(true|false|yes|no|on|off)$/i.test(value)) return parseBoolean(value)
+  if (/^\d+$/.test(value)) return value === '0' ? false : parseInteger(value, 1, 100)
+  const list = parseList(value)
+  if (list.length === 0) throw new Error('empty list')
+  for (const entry of list) {
+    const [address = '', prefix, ...rest] = entry.split('/')
+    const family = isIP(address)
+    if (family === 0 || rest.length > 0) throw new Error('not an address')
+    if (prefix !== undefined) parseInteger(prefix, 0, family === 4 ? 32 : 128)
+  }
+  return list
+}
+
+/** `*`, or origins as a browser sends them (`scheme://host[:port]`, no path). */
+function parseCorsOrigins(value: string): string[] | undefined {
+  if (value === '') return undefined
+  if (value === '*') return ['*']
+  const origins = parseList(value).map((origin) => {
+    const url = new URL(origin)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '')
+      throw new Error('not an origin')
+    return url.origin
+  })
+  if (origins.length === 0) throw new Error('empty list')
+  return [...new Set(origins)]
 }
 
 function parseFieldAliases(value: string): Record<string, string> {

@@ -32,6 +32,22 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** An asset id that names no asset; when identity remaps moved its aliases away, the message says where. */
+export class AssetNotFoundError extends AppError {
+  readonly code = 'ASSET_NOT_FOUND'
+  constructor(
+    readonly assetId: string,
+    readonly movedTo: readonly string[] = [],
+  ) {
+    super(
+      movedTo.length === 0
+        ? `asset ${assetId} does not exist`
+        : `asset ${assetId} no longer exists: identity remaps moved its aliases to ${movedTo.join(', ')}`,
+      { context: { assetId, movedTo } },
+    )
+  }
+}
+
 /** A request or input that can never succeed as given. */
 export class ValidationError extends AppError {
   readonly code = 'VALIDATION_FAILED'

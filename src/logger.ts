@@ -1,16 +1,25 @@
 import { pino, type Logger } from 'pino'
+import { REDACTED, redactSecrets } from './redact-secrets.js'
 
 export type { Logger }
 
-/** Paths pino blanks out wherever they appear in a log line. */
+const SECRET_HEADERS = ['authorization', 'x-api-key', 'x-cg-demo-api-key', 'x-cg-pro-api-key', 'cookie']
+const SECRET_FIELDS = ['apiKey', 'api_key', 'password', 'token', 'databaseUrl', 'database_url']
+
+/**
+ * Paths pino blanks out wherever they appear in a log line: credential headers (inbound requests,
+ * outbound upstream calls), key and password fields, and the config's secrets.
+ */
 export const REDACTED_PATHS = [
-  'apiKey',
-  '*.apiKey',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]),
+  ...SECRET_HEADERS.flatMap((header) =>
+    ['headers', 'req.headers', 'request.headers', 'res.headers', '*.headers'].map(
+      (at) => `${at}["${header}"]`,
+    ),
+  ),
   'config.api.keys',
+  'config.database.url',
+  'config.redisUrl',
   'config.sources.coingecko.apiKey',
   'config.sources.coinpaprika.apiKey',
 ]
@@ -23,7 +32,13 @@ export function createLogger(
   const fd = opts.fd ?? 1
   const tty = fd === 1 ? process.stdout.isTTY : process.stderr.isTTY
   const pretty = opts.pretty ?? (tty && opts.destination === undefined)
-  const base = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }
+  const base = {
+    level,
+    redact: { paths: REDACTED_PATHS, censor: REDACTED },
+    // The last line of defence, on the finished line: a password in any URL and a key in any query
+    // string, wherever it sits (a message, an error, a field nobody thought of).
+    hooks: { streamWrite: redactSecrets },
+  }
   if (pretty) {
     return pino({
       ...base,

@@ -1,16 +1,32 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import { CliError } from './cli/cli-context.js'
+import { assetsRemapCommand } from './cli/commands/assets-remap.js'
 import { etlReplayCommand } from './cli/commands/etl-replay.js'
 import { etlResetCommand } from './cli/commands/etl-reset.js'
 import { etlRunCommand } from './cli/commands/etl-run.js'
 import { migrateCommand } from './cli/commands/migrate.js'
 import { serveCommand } from './cli/commands/serve.js'
 import { EXIT, exitCodeFor } from './cli/exit-codes.js'
-import { AppError } from './errors.js'
+import {
+  ETL_HELP,
+  ETL_REPLAY_HELP,
+  ETL_RESET_HELP,
+  ETL_RUN_HELP,
+  MIGRATE_HELP,
+  PROGRAM_HELP,
+  SERVE_HELP,
+  WORKER_HELP,
+} from './cli/help-text.js'
+import { PACKAGE_ROOT, SOURCE_NAMES } from './config.js'
+import { isDatabaseUnreachable } from './db/connection-error.js'
+import { AppError, errorMessage } from './errors.js'
 
-const collect = (value: string, previous: string[]) => [...previous, value]
-const collectId = (value: string, previous: number[]) => {
+// Repeatable options start undefined (so --help shows no "(default: [])") and collect from there.
+const collect = (value: string, previous: string[] = []) => [...previous, value]
+const collectId = (value: string, previous: number[] = []) => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a batch id is a positive integer')
   return [...previous, Number(value)]
 }
@@ -21,20 +37,30 @@ function program(): Command {
     .description(
       'Crypto market-data pipeline and API: CoinGecko, CoinPaprika and CSV, unified per asset.\nConfiguration comes from the environment (and .env); see README.md.',
     )
-    .showHelpAfterError()
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show help for a command')
+    // A usage mistake gets one line, like every other failure, and a pointer rather than a wall of help.
+    .configureOutput({
+      outputError: (message, write) =>
+        write(`coinpipe: ${message.replace(/^error: /, '').trimEnd()} (add --help for usage)\n`),
+    })
     .exitOverride()
+    .addHelpText('after', PROGRAM_HELP)
 
   cli
     .command('serve')
     .description('apply migrations, then serve the API and dashboard and run the ETL schedule')
+    .addHelpText('after', SERVE_HELP)
     .action(serveCommand)
   cli
     .command('migrate')
-    .description('apply pending database migrations')
+    .description('apply pending database migrations (every other command applies them too)')
+    .addHelpText('after', MIGRATE_HELP)
     .action(async () => exit(await migrateCommand()))
   cli
     .command('worker')
     .description('process queued ETL jobs from Redis (needs REDIS_URL)')
+    .addHelpText('after', WORKER_HELP)
     .action(() => {
       throw new CliError(
         'the BullMQ worker is not available in this build; run `coinpipe serve`, which runs ETL in-process',
@@ -42,43 +68,100 @@ function program(): Command {
       )
     })
 
-  const etl = cli.command('etl').description('run, replay or reset the ETL by hand')
+  const etl = cli
+    .command('etl')
+    .description('run, replay or reset the ETL by hand')
+    .addHelpText('after', ETL_HELP)
   etl
     .command('run')
     .description(
       'run sources now and print a summary; exit 0 when every run succeeded or was partial, 1 when one failed',
     )
-    .option('-s, --source <name>', 'a source to run (repeatable); default: every enabled source', collect, [])
+    .option(
+      '-s, --source <name>',
+      `a source to run: ${SOURCE_NAMES.join(', ')} (repeatable); default: every enabled source (SOURCES)`,
+      collect,
+    )
     .option(
       '-f, --file <csv>',
       'import this CSV file instead of CSV_PATHS (repeatable; implies --source csv)',
       collect,
-      [],
     )
-    .option('--json', 'print the summary as JSON', false)
-    .action(async (options: { source: string[]; file: string[]; json: boolean }) =>
-      exit(await etlRunCommand(options)),
+    .option('--json', 'print the summary as JSON on stdout, and no progress line')
+    .addHelpText('after', ETL_RUN_HELP)
+    .action(async (options: { source?: string[]; file?: string[]; json?: boolean }) =>
+      exit(
+        await etlRunCommand({
+          source: options.source ?? [],
+          file: options.file ?? [],
+          json: options.json === true,
+        }),
+      ),
     )
   etl
     .command('replay')
     .description('re-transform stored raw batches without touching the network')
-    .option('-b, --batch <id>', 'a raw batch id (repeatable)', collectId, [])
-    .option('--failed', 'every batch whose status is failed', false)
-    .option('--json', 'print the outcome as JSON', false)
-    .action(async (options: { batch: number[]; failed: boolean; json: boolean }) =>
-      exit(await etlReplayCommand(options)),
+    .option('-b, --batch <id>', 'a raw batch id (repeatable), as in GET /api/v1/batches/{id}', collectId)
+    .option('--failed', 'every batch whose status is failed')
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText('after', ETL_REPLAY_HELP)
+    .action(async (options: { batch?: number[]; failed?: boolean; json?: boolean }) =>
+      exit(
+        await etlReplayCommand({
+          batch: options.batch ?? [],
+          failed: options.failed === true,
+          json: options.json === true,
+        }),
+      ),
     )
   etl
     .command('reset')
     .description('forget checkpoints, so the next run of the source starts over')
-    .requiredOption('-s, --source <name>', 'the source')
-    .option('--stream <name>', 'only this stream (for csv: the file path)')
+    .requiredOption('-s, --source <name>', `the source: ${SOURCE_NAMES.join(', ')}`)
+    .option(
+      '--stream <name>',
+      'only this stream (coingecko: markets, coinpaprika: tickers, csv: the file path)',
+    )
+    .addHelpText('after', ETL_RESET_HELP)
     .action(async (options: { source: string; stream?: string }) => exit(await etlResetCommand(options)))
+  cli
+    .command('assets')
+    .description('canonical assets: re-resolve identity across sources')
+    .command('remap')
+    .description(
+      're-resolve every source asset from all the evidence (overrides, contracts, names, prices), merge or split assets and move their records; writes an audit trail',
+    )
+    .option('--dry-run', 'show what would move and change nothing')
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText(
+      'after',
+      `
+Run it after editing the override file (IDENTITY_OVERRIDES_PATH) or changing IDENTITY_PRICE_TOLERANCE_PCT.
+Nothing is lost: records move with their source's alias; a record that meets an identical one is
+dropped as a copy, one that meets a different one is kept as an IDENTITY_REMAP_CONFLICT rejection.
+Every moved alias is written to the asset_remaps table with the records that moved.
+
+Examples:
+  coinpipe assets remap --dry-run
+  coinpipe assets remap --json`,
+    )
+    .action(async (options: { dryRun?: boolean; json?: boolean }) =>
+      exit(await assetsRemapCommand({ dryRun: options.dryRun === true, json: options.json === true })),
+    )
   return cli
 }
 
 function exit(code: number): void {
   process.exitCode = code
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string }
+    return pkg.version ?? 'unknown'
+  } catch {
+    return 'unknown'
+  }
 }
 
 try {
@@ -94,6 +177,12 @@ try {
   } else if (error instanceof AppError) {
     console.error(`coinpipe: ${error.message}`)
     process.exitCode = exitCodeFor(error)
+  } else if (isDatabaseUnreachable(error)) {
+    // The database went away mid-command: an operator's problem, told in one sentence.
+    console.error(
+      `coinpipe: lost the database (${errorMessage(error)}); check that it is up and run the command again`,
+    )
+    process.exitCode = EXIT.DATABASE
   } else {
     console.error('coinpipe: unexpected error (this is a bug):', error)
     process.exitCode = EXIT.INTERNAL

@@ -14,17 +14,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CompareThresholds, Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { createInProcessScheduler, type RunStarter } from '../jobs/scheduler.js'
+import { createMetrics } from '../metrics/metrics.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
-import { createKeyChecker } from './api-keys.js'
-import { registerErrorHandler } from './error-handler.js'
+import { createKeyChecker, createKeyIdentifier } from './api-keys.js'
+import { answerFrameworkError, registerErrorHandler } from './error-handler.js'
+import { assetRoutes } from './routes/asset-routes.js'
 import { batchRoutes } from './routes/batch-routes.js'
 import { dashboardRoutes } from './routes/dashboard-routes.js'
 import { healthRoutes } from './routes/health-routes.js'
+import { metricsRoutes } from './routes/metrics-routes.js'
 import { recordRoutes } from './routes/record-routes.js'
 import { rejectionRoutes } from './routes/rejection-routes.js'
 import { runRoutes } from './routes/run-routes.js'
 import { schemaChangeRoutes } from './routes/schema-change-routes.js'
 import { statsRoutes } from './routes/stats-routes.js'
+import { registerSecurity, trustProxyOption } from './security.js'
 
 /** What route plugins get: the pipeline's doors, never the config or the environment. */
 export interface ApiDeps {
@@ -35,6 +39,8 @@ export interface ApiDeps {
   /** Starts runs for `POST /api/v1/runs`: the scheduler, so API and cron share one "one run per source" guard. */
   readonly runs: RunStarter
   readonly compareThresholds: CompareThresholds
+  /** `GET /api/v1/assets/{id}` leaves out of the consensus a source trailing the asset's newest observation by more. */
+  readonly assetStaleAfterMs: number
 }
 
 export interface BuildAppOptions {
@@ -58,9 +64,13 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
 /** The whole HTTP API as a Fastify instance that does not listen: tests inject, `serve` listens. */
 export async function buildApp(
   config: Config,
-  pipeline: PipelineContext,
+  context: PipelineContext,
   options: BuildAppOptions = {},
 ): Promise<App> {
+  // Runs the API starts count into the registry it serves; `serve` passes the one its source
+  // registry and scheduler already count into.
+  const metrics = context.metrics ?? createMetrics({ db: context.db })
+  const pipeline: PipelineContext = { ...context, metrics }
   // Typed as Fastify's logger so the instance keeps Fastify's default logger type parameter.
   const loggerInstance: FastifyBaseLogger = pipeline.log
   const app = Fastify({
@@ -72,7 +82,10 @@ export async function buildApp(
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     bodyLimit: config.http.bodyLimitBytes,
+    // Off unless TRUST_PROXY says which proxies may name the client (rate limits key on request.ip).
+    trustProxy: trustProxyOption(config.http.trustProxy),
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -92,7 +105,23 @@ export async function buildApp(
     )
     done()
   })
+  app.addHook('onResponse', (request, reply, done) => {
+    // The route pattern, never the raw URL, keeps the label set bounded.
+    metrics.observeHttpRequest(
+      request.method,
+      request.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    )
+    done()
+  })
+  if (!context.metrics)
+    app.addHook('onClose', (_instance, done) => {
+      metrics.close()
+      done()
+    })
   registerErrorHandler(app)
+  await registerSecurity(app, config.http, createKeyIdentifier(config.api.keys))
 
   const checkKey = createKeyChecker(config.api.keys)
   const requireWriteKey: onRequestHookHandler = (request: FastifyRequest, _reply, done) => {
@@ -141,14 +170,17 @@ export async function buildApp(
     requireWriteKey,
     runs,
     compareThresholds: config.etl.compare,
+    assetStaleAfterMs: config.assets.staleAfterMs,
   }
   await app.register(recordRoutes(deps))
+  await app.register(assetRoutes(deps))
   await app.register(rejectionRoutes(deps))
   await app.register(runRoutes(deps))
   await app.register(statsRoutes(deps))
   await app.register(schemaChangeRoutes(deps))
   await app.register(batchRoutes(deps))
   await app.register(healthRoutes(deps))
+  await app.register(metricsRoutes(metrics))
   await app.register(dashboardRoutes)
   return app
 }

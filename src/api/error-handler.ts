@@ -11,11 +11,13 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   VALIDATION_FAILED: 400,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  ASSET_NOT_FOUND: 404,
   RECORD_CONFLICT: 409,
   RUN_ALREADY_RUNNING: 409,
   RUN_NOT_FINISHED: 409,
   SOURCE_UNKNOWN: 400,
   DATABASE_ERROR: 503,
+  RATE_LIMITED: 429,
 }
 
 const TITLES: Readonly<Record<number, string>> = {
@@ -25,6 +27,7 @@ const TITLES: Readonly<Record<number, string>> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -80,7 +83,16 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Fastify's own client errors: body too large, bad JSON, wrong content type…
-      return sendProblem(reply, error.statusCode, error.code ?? 'BAD_REQUEST', error.message)
+      const code = String(error.code)
+      const field = code.endsWith('MEDIA_TYPE')
+        ? 'content-type'
+        : code.endsWith('CONTENT_LENGTH')
+          ? 'content-length'
+          : 'body'
+      const at = field === 'body' ? 'body' : 'header'
+      return sendProblem(reply, error.statusCode, error.code ?? 'BAD_REQUEST', error.message, [
+        { field, in: at, message: error.message },
+      ])
     }
     request.log.error({ err: error }, 'unexpected error')
     return sendProblem(
@@ -94,6 +106,24 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, 'NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`),
   )
+}
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any hook runs (a URL that is not
+ * validly percent-encoded, a path parameter over `maxParamLength`) answers a problem too.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const status = typeof error.statusCode === 'number' && error.statusCode < 500 ? error.statusCode : 400
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path segment is too long'
+      : 'the URL path is not validly percent-encoded'
+  void reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff')
+  void sendProblem(reply, status, error.code, message, [{ field: 'path', in: 'path', message }])
 }
 
 /** Each field an error is about, with a message of its own when one error names several fields. */

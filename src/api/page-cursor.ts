@@ -30,13 +30,17 @@ export function pageNewestFirst<T extends { readonly id: number }>(
   }
 }
 
-/** What each position of a cursor holds: an ISO 8601 UTC time as we print it, or a row id. */
-export type CursorPart = 'time' | 'id'
+/** What each position of a cursor holds: an ISO 8601 UTC time as we print it, a row id, or a text key (an asset id). */
+export type CursorPart = 'time' | 'id' | 'key'
+
+type CursorValues<T extends readonly CursorPart[]> = { [K in keyof T]: T[K] extends 'id' ? number : string }
 
 const IS_PART: Readonly<Record<CursorPart, (value: unknown) => boolean>> = {
   // Checked here, not by the database: a forged value would otherwise reach SQL (a 500 on PostgreSQL).
   time: (value) => typeof value === 'string' && parseTimestamp(value) === value,
   id: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
+  key: (value) =>
+    typeof value === 'string' && value.length > 0 && value.length <= 200 && [...value].every((c) => c >= ' '),
 }
 
 /** Decodes a cursor made by `encodeCursor` with the same shape, or throws a 400 naming `cursor`. */
@@ -44,7 +48,7 @@ export function decodeCursor<T extends readonly CursorPart[]>(
   cursor: string,
   order: 'asc' | 'desc',
   shape: T,
-): { [K in keyof T]: T[K] extends 'time' ? string : number } {
+): CursorValues<T> {
   let parsed: unknown
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
@@ -62,5 +66,5 @@ export function decodeCursor<T extends readonly CursorPart[]>(
       'cursor is not one this endpoint issued for this order; start again without it',
     )
   }
-  return parsed.slice(1) as { [K in keyof T]: T[K] extends 'time' ? string : number }
+  return parsed.slice(1) as CursorValues<T>
 }

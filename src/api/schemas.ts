@@ -42,6 +42,8 @@ export const LimitParam = Type.Integer({
   default: 100,
   description: 'page size, 1–1000',
 })
+/** A row id: bounded so that no value overflows PostgreSQL's bigint (a 500 otherwise). */
+export const IdParam = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 export const CursorParam = Type.String({ maxLength: 512, description: 'next_cursor of the previous page' })
 export const TimeParam = Type.String({
   maxLength: 40,

@@ -1,8 +1,11 @@
+import { identitySettingsFromConfig } from '../identity/identity-settings.js'
 import { sql } from 'kysely'
 import { loadConfig, type Config } from '../config.js'
 import { migrateToLatest, openDatabase, type Db } from '../db/database.js'
 import { AppError, ConfigError } from '../errors.js'
 import { createLogger, type Logger } from '../logger.js'
+import { createMetrics } from '../metrics/metrics.js'
+import { redactUrl } from '../redact-secrets.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { createSourceRegistry } from '../sources/registry.js'
 import { EXIT } from './exit-codes.js'
@@ -28,36 +31,60 @@ export interface CliContext {
 
 /** Config, logger and a migrated database: what every command but `--help` needs. */
 export async function openCliContext(
-  opts: { logLevel?: string; logTo?: 'stdout' | 'stderr' } = {},
+  opts: {
+    logLevel?: string
+    logTo?: 'stdout' | 'stderr'
+    /** JSON log lines go here instead (the `etl run` progress display prints them above its line). */
+    logDestination?: NodeJS.WritableStream
+    /** Count runs, upstream calls and queries for `GET /metrics` (serve). */
+    metrics?: boolean
+  } = {},
 ): Promise<CliContext> {
   let config: Config
   try {
     config = loadConfig()
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, EXIT.CONFIG)
+    // One line, naming every bad variable (and never echoing a secret's value).
+    if (error instanceof ConfigError)
+      throw new CliError(`invalid configuration: ${error.problems.join('; ')}`, EXIT.CONFIG)
     throw error
   }
   // Commands that print a result keep stdout for it; logs go to stderr.
-  const log = createLogger(opts.logLevel ?? config.logLevel, { fd: opts.logTo === 'stdout' ? 1 : 2 })
+  const log = createLogger(opts.logLevel ?? config.logLevel, {
+    fd: opts.logTo === 'stdout' ? 1 : 2,
+    destination: opts.logDestination,
+  })
   let db: Db | undefined
   let migrated: string[]
+  let step: 'open' | 'migrate' = 'open'
   try {
     db = openDatabase(config.database)
     await sql`select 1`.execute(db.kysely)
+    step = 'migrate'
     migrated = await migrateToLatest(db)
   } catch (error) {
     await db?.close().catch(() => undefined)
-    const where = config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL'
+    const which =
+      config.database.kind === 'sqlite'
+        ? `the SQLite database ${config.database.path}`
+        : `the PostgreSQL database ${redactUrl(config.database.url)}`
     throw new CliError(
-      `cannot open the ${config.database.kind} database (${where}): ${describe(error)}`,
+      step === 'migrate'
+        ? `cannot migrate ${which}: ${describe(error)}`
+        : config.database.kind === 'sqlite'
+          ? `cannot open ${which}: ${describe(error)} (check DATABASE_URL)`
+          : `cannot reach ${which}: ${describe(error)} (check DATABASE_URL and that the server is up)`,
       EXIT.DATABASE,
     )
   }
+  const metrics = opts.metrics ? createMetrics({ db }) : undefined
   const pipeline: PipelineContext = {
     db,
     log,
-    sources: createSourceRegistry(config, log),
+    sources: createSourceRegistry(config, log, metrics),
+    metrics,
     staleRunAfterMs: config.etl.staleRunAfterMs,
+    identity: identitySettingsFromConfig(config.identity),
   }
   const close = async () => {
     await pipeline.sources.close()

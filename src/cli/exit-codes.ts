@@ -15,6 +15,16 @@ export const EXIT = {
   INTERNAL: 70,
 } as const
 
+/** What each exit code means, as `coinpipe --help` lists them. */
+export const EXIT_CODE_MEANINGS: Readonly<Record<number, string>> = {
+  [EXIT.OK]: 'done (every run succeeded, or was partial: see its error code)',
+  [EXIT.RUN_FAILED]: 'a run or a replay failed',
+  [EXIT.CONFIG]: 'bad configuration or command-line usage',
+  [EXIT.DATABASE]: 'the database cannot be reached, opened or migrated',
+  [EXIT.INPUT]: 'a named input does not exist (file, source, batch)',
+  [EXIT.INTERNAL]: 'an unexpected error: a bug, please report it',
+}
+
 const EXIT_BY_ERROR_CODE: Readonly<Record<string, number>> = {
   CONFIG_INVALID: EXIT.CONFIG,
   SOURCE_UNKNOWN: EXIT.INPUT,

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { CompiledQuery, Kysely } from 'kysely'
 import { Migrator, sql } from 'kysely'
 import type { DatabaseConfig } from '../config.js'
 import type { MarketValues, NewRecord } from '../domain/record.js'
@@ -28,7 +28,35 @@ export interface Db {
    * existing key is reported as unchanged or as a conflict. Keys must be unique within `rows`.
    */
   writeRecords(trx: Kysely<Database>, rows: readonly NewRecord[]): Promise<RecordWriteOutcome>
+  /**
+   * Inside `trx`: waits until no other transaction changes asset identity (`exclusive`: the resolver
+   * applying a new mapping) or loads records under it (`shared`). SQLite's write lock already does this.
+   */
+  lockIdentity(trx: Kysely<Database>, mode: 'exclusive' | 'shared'): Promise<void>
+  /** Calls `listener` after every statement run through `kysely` (SQLite's prepared record writes bypass it); returns how to stop. */
+  observeQueries(listener: (event: QueryEvent) => void): () => void
+  /** Connections of the pool, where the dialect has one (PostgreSQL). */
+  poolStats?(): PoolStats
+  /**
+   * Resolves once the database has answered a trivial query, within `timeoutMs`; throws otherwise.
+   * For health checks: a server that is down, a cut network and a hung connection all fail fast.
+   */
+  ping(timeoutMs: number): Promise<void>
   close(): Promise<void>
+}
+
+/** One statement Kysely ran, as its `log` option reports it. */
+export interface QueryEvent {
+  readonly query: CompiledQuery
+  readonly durationMs: number
+  readonly failed: boolean
+}
+
+export interface PoolStats {
+  readonly total: number
+  readonly idle: number
+  /** Queries queued for a connection. */
+  readonly waiting: number
 }
 
 export function openDatabase(config: DatabaseConfig): Db {

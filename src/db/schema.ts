@@ -13,6 +13,12 @@ export interface Database {
   checkpoints: CheckpointTable
   rejections: RejectionTable
   schemaChanges: SchemaChangeTable
+  sourceAssets: SourceAssetTable
+  assetContracts: AssetContractTable
+  identityFetches: IdentityFetchTable
+  assetConflicts: AssetConflictTable
+  assetRemaps: AssetRemapTable
+  identityState: IdentityStateTable
 }
 
 type Id = Generated<number>
@@ -40,6 +46,8 @@ export interface RecordTable {
   id: Id
   assetId: string
   source: string
+  /** The source's own id for the asset (null for a manual record posted with an explicit asset_id). */
+  sourceAssetId: string | null
   observedAt: string
   priceUsd: number | null
   marketCapUsd: number | null
@@ -148,3 +156,74 @@ export interface SchemaChangeTable {
 }
 export type SchemaChangeRow = Selectable<SchemaChangeTable>
 export type NewSchemaChange = Insertable<SchemaChangeTable>
+
+/** Each source's asset as last seen: what the identity resolver weighs. */
+export interface SourceAssetTable {
+  source: string
+  sourceAssetId: string
+  symbol: string
+  name: string | null
+  rank: number | null
+  marketCapUsd: number | null
+  priceUsd: number | null
+  observedAt: string | null
+  /** 1 or 0. */
+  active: number
+  firstSeenAt: string
+  updatedAt: string
+}
+export type SourceAssetRow = Selectable<SourceAssetTable>
+
+export interface AssetContractTable {
+  source: string
+  sourceAssetId: string
+  /** CoinGecko's asset-platform id (`ethereum`, `tron`, …). */
+  platform: string
+  /** EVM addresses lower-case; others as the source gave them. */
+  address: string
+  fetchedAt: string
+}
+
+export interface IdentityFetchTable {
+  /** `coingecko:coins-list`, `coinpaprika:coin:<id>`. */
+  key: string
+  fetchedAt: string
+  outcome: string
+}
+
+export interface AssetConflictTable {
+  id: Id
+  source: string
+  sourceAssetId: string
+  symbol: string
+  name: string | null
+  assetId: string
+  reason: string
+  detail: string
+  /** JSON array of `ConflictCandidate` (identity/resolve-identities.ts). */
+  candidates: string
+  detectedAt: string
+}
+export type AssetConflictRow = Selectable<AssetConflictTable>
+
+export interface AssetRemapTable {
+  id: Id
+  /** Groups the moves of one application of the resolver. */
+  remapId: string
+  /** `cli`, `api` or `run:<id>`. */
+  trigger: string
+  source: string
+  sourceAssetId: string
+  fromAssetId: string | null
+  toAssetId: string
+  method: AliasMethod
+  confidence: number
+  recordsMoved: number
+  createdAt: string
+}
+export type AssetRemapRow = Selectable<AssetRemapTable>
+
+export interface IdentityStateTable {
+  id: number
+  generation: number
+}

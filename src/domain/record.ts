@@ -31,6 +31,8 @@ export interface MarketRecord extends MarketValues {
 
 /** A record as written: with its provenance and our clock. */
 export interface NewRecord extends MarketRecord {
+  /** The source's own id for the asset, so a remap moves exactly this source asset's records. */
+  readonly sourceAssetId: string | null
   readonly runId: number | null
   readonly rawBatchId: number | null
   readonly loadedAt: string

@@ -1,104 +1,99 @@
-import type { Kysely } from 'kysely'
+import type { Db } from '../db/database.js'
 import {
-  findAliases,
-  findAssetIdsLike,
-  findAssetsBySymbol,
-  insertAlias,
-  insertAsset,
-  type AssetRow,
-} from '../db/repositories/asset-repository.js'
-import type { AliasMethod, Database } from '../db/schema.js'
+  findAliasesWithEvidence,
+  getIdentityGeneration,
+  upsertSourceAssets,
+  type SourceAssetInput,
+} from '../db/repositories/identity-repository.js'
+import type { MarketValues } from '../domain/record.js'
 import type { SourceAssetRef } from '../sources/source.js'
-
-/** Source asset id → canonical asset id, remembered for the length of one run. */
-export type AssetCache = Map<string, string>
+import { normalizeSymbol } from './identity-keys.js'
+import type { IdentitySettings } from './identity-settings.js'
+import { remapAssets } from './remap-assets.js'
 
 /**
- * Resolves each source asset to a canonical asset id, creating assets and aliases as needed.
- * Idempotent: the same inputs always land on the same ids, and every alias records how it was made.
+ * Source asset id → canonical asset id, remembered for the length of one run, and valid for one
+ * identity generation: when any alias moves, the generation changes and the cache starts over.
+ */
+export class AssetCache extends Map<string, string> {
+  generation = -1
+}
+
+/** One source asset as a batch shows it: the evidence its rows carry. */
+export interface ObservedAsset extends Partial<Pick<MarketValues, 'priceUsd' | 'rank' | 'marketCapUsd'>> {
+  readonly asset: SourceAssetRef
+  readonly observedAt?: string
+}
+
+/** Evidence older than this is refreshed from the batch that shows the asset again. */
+const EVIDENCE_REFRESH_MS = 60 * 60 * 1000
+
+/**
+ * Resolves each source asset of a batch to its canonical asset id (filling `cache`, and returning
+ * the identity generation the ids belong to), through the same resolver for
+ * every source. Known aliases come from the cache or one query. Their evidence (symbol, name,
+ * rank, price) is refreshed at most hourly. Source assets never seen before are recorded as evidence,
+ * and then the whole mapping is re-resolved and applied (`remapAssets`). So the mapping after any
+ * sequence of batches is the one all the evidence gives, whichever source ran first.
  */
 export async function resolveAssets(
-  db: Kysely<Database>,
+  db: Db,
+  settings: IdentitySettings,
   source: string,
-  refs: readonly SourceAssetRef[],
+  observed: readonly ObservedAsset[],
   cache: AssetCache,
-  now: string,
-): Promise<AssetCache> {
-  const unknown = new Map<string, SourceAssetRef>()
-  for (const ref of refs) if (!cache.has(ref.sourceAssetId)) unknown.set(ref.sourceAssetId, ref)
-  if (unknown.size === 0) return cache
-
-  const known = await findAliases(db, source, [...unknown.keys()])
-  for (const [sourceAssetId, assetId] of known) {
-    cache.set(sourceAssetId, assetId)
-    unknown.delete(sourceAssetId)
+  opts: { now: string; trigger: string },
+): Promise<number> {
+  const generation = await getIdentityGeneration(db.kysely)
+  if (cache.generation !== generation) {
+    cache.clear()
+    cache.generation = generation
   }
-  for (const ref of unknown.values()) {
-    const { assetId, method, confidence } = await matchOrCreate(db, ref, now)
-    cache.set(
-      ref.sourceAssetId,
-      await insertAlias(db, {
-        source,
-        sourceAssetId: ref.sourceAssetId,
-        assetId,
-        method,
-        confidence,
-        createdAt: now,
-      }),
-    )
+  const latest = new Map<string, ObservedAsset>()
+  for (const o of observed) {
+    if (cache.has(o.asset.sourceAssetId)) continue
+    const seen = latest.get(o.asset.sourceAssetId)
+    if (!seen || (o.observedAt ?? '') >= (seen.observedAt ?? '')) latest.set(o.asset.sourceAssetId, o)
   }
-  return cache
-}
+  if (latest.size === 0) return generation
 
-async function matchOrCreate(
-  db: Kysely<Database>,
-  ref: SourceAssetRef,
-  now: string,
-): Promise<{ assetId: string; method: AliasMethod; confidence: number }> {
-  const candidates = await findAssetsBySymbol(db, ref.symbol)
-  const match = pickCandidate(ref, candidates)
-  if (match) return match
-  const assetId = await freeAssetId(db, ref)
-  await insertAsset(db, { id: assetId, symbol: ref.symbol, name: ref.name ?? ref.symbol, createdAt: now })
-  return { assetId, method: 'new', confidence: 1 }
-}
-
-/** Symbol plus the same normalized name; a bare symbol only when exactly one asset carries it. */
-function pickCandidate(
-  ref: SourceAssetRef,
-  candidates: readonly AssetRow[],
-): { assetId: string; method: AliasMethod; confidence: number } | undefined {
-  if (ref.name !== null) {
-    const name = normalizeName(ref.name)
-    const same = candidates.filter((c) => normalizeName(c.name) === name)
-    return same.length === 1 ? { assetId: same[0]!.id, method: 'symbol_name', confidence: 0.9 } : undefined
+  const known = await findAliasesWithEvidence(db.kysely, source, [...latest.keys()])
+  const staleBefore = new Date(Date.parse(opts.now) - EVIDENCE_REFRESH_MS).toISOString()
+  const refresh: SourceAssetInput[] = []
+  const unknown: string[] = []
+  for (const [sourceAssetId, o] of latest) {
+    const alias = known.get(sourceAssetId)
+    if (alias) cache.set(sourceAssetId, alias.assetId)
+    else unknown.push(sourceAssetId)
+    if (!alias || alias.evidenceUpdatedAt === null || alias.evidenceUpdatedAt < staleBefore)
+      refresh.push(toEvidence(source, o))
   }
-  return candidates.length === 1
-    ? { assetId: candidates[0]!.id, method: 'symbol_name', confidence: 0.6 }
-    : undefined
+  await upsertSourceAssets(db.kysely, refresh, opts.now)
+  if (unknown.length === 0) return generation
+
+  await remapAssets(db, settings, { trigger: opts.trigger, now: opts.now })
+  // The remap may have moved aliases this run already cached: start the cache over if so.
+  const after = await getIdentityGeneration(db.kysely)
+  if (after !== generation) {
+    cache.clear()
+    cache.generation = after
+  }
+  const ids = after === generation ? unknown : [...new Set(observed.map((o) => o.asset.sourceAssetId))]
+  const resolved = await findAliasesWithEvidence(db.kysely, source, ids)
+  for (const [sourceAssetId, alias] of resolved) cache.set(sourceAssetId, alias.assetId)
+  return after
 }
 
-export function normalizeName(name: string): string {
-  return name
-    .normalize('NFKD')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '')
-}
-
-/** A readable, stable slug: the name, else the symbol; suffixed when taken by another asset. */
-async function freeAssetId(db: Kysely<Database>, ref: SourceAssetRef): Promise<string> {
-  const base = slugify(ref.name ?? ref.symbol) || slugify(ref.symbol) || 'asset'
-  const taken = new Set(await findAssetIdsLike(db, base))
-  if (!taken.has(base)) return base
-  const withSymbol = `${base}-${slugify(ref.symbol)}`
-  if (!taken.has(withSymbol)) return withSymbol
-  for (let n = 2; ; n++) if (!taken.has(`${withSymbol}-${n}`)) return `${withSymbol}-${n}`
-}
-
-export function slugify(text: string): string {
-  return text
-    .normalize('NFKD')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
+function toEvidence(source: string, o: ObservedAsset): SourceAssetInput {
+  return {
+    source,
+    sourceAssetId: o.asset.sourceAssetId,
+    symbol: normalizeSymbol(o.asset.symbol),
+    name: o.asset.name,
+    rank: o.rank ?? null,
+    marketCapUsd: o.marketCapUsd ?? null,
+    priceUsd: o.priceUsd ?? null,
+    observedAt: o.observedAt ?? null,
+    active: 1,
+  }
 }

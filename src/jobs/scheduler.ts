@@ -1,7 +1,8 @@
 import { Cron } from 'croner'
 import type { SourceName } from '../config.js'
 import type { EtlRunRow, RunTrigger } from '../db/schema.js'
-import { RunAlreadyRunningError, SchedulerStoppedError } from '../errors.js'
+import { isDatabaseUnreachable } from '../db/connection-error.js'
+import { errorMessage, RunAlreadyRunningError, SchedulerStoppedError } from '../errors.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { runSource } from '../pipeline/run-pipeline.js'
 
@@ -51,6 +52,12 @@ export function createInProcessScheduler(ctx: PipelineContext, options: Schedule
     startRun(source, how).catch((error: unknown) => {
       if (error instanceof RunAlreadyRunningError)
         ctx.log.info({ source, trigger: how }, 'run skipped: one is already in progress')
+      else if (isDatabaseUnreachable(error))
+        // An outage, not a bug: no stack trace; the next trigger tries again.
+        ctx.log.error(
+          { source, error: errorMessage(error) },
+          'scheduled run could not run: the database is unreachable',
+        )
       else if (!(error instanceof SchedulerStoppedError))
         ctx.log.error({ err: error, source }, 'scheduled run could not start')
     })

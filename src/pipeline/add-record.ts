@@ -5,9 +5,10 @@ import { findRecordByKey, type RecordWithSymbol } from '../db/repositories/recor
 import { parseTimestamp } from '../domain/parse-timestamp.js'
 import { describeDifference, MARKET_FIELDS, type MarketValues, type NewRecord } from '../domain/record.js'
 import { RecordConflictError, ValidationError } from '../errors.js'
-import { resolveAssets } from '../identity/resolve-assets.js'
+import { findAliasesWithEvidence, getIdentityGeneration } from '../db/repositories/identity-repository.js'
+import { AssetCache, resolveAssets } from '../identity/resolve-assets.js'
 import type { SourceAssetRef } from '../sources/source.js'
-import { nowIso, type PipelineContext } from './pipeline-context.js'
+import { identitySettingsOf, nowIso, type PipelineContext } from './pipeline-context.js'
 
 export interface RecordInput extends Partial<MarketValues> {
   readonly symbol: string
@@ -39,17 +40,35 @@ export async function addRecord(
   const name = input.name?.trim() || null
   const now = nowIso(ctx)
 
-  let assetId = input.assetId
-  if (assetId !== undefined) {
+  let assetId: string
+  let ref: SourceAssetRef | undefined
+  let generation = -1
+  if (input.assetId !== undefined) {
+    assetId = input.assetId
     if (!(await findAsset(db, assetId)))
       throw new ValidationError('asset_id', `asset ${assetId} does not exist`)
   } else {
-    const ref: SourceAssetRef = {
-      sourceAssetId: name ? `${symbol}:${name.toLowerCase()}` : symbol,
-      symbol,
-      name,
-    }
-    assetId = (await resolveAssets(db, input.source, [ref], new Map(), now)).get(ref.sourceAssetId)!
+    ref = { sourceAssetId: name ? `${symbol}:${name.toLowerCase()}` : symbol, symbol, name }
+    const cache = new AssetCache()
+    generation = await resolveAssets(
+      ctx.db,
+      identitySettingsOf(ctx),
+      input.source,
+      [
+        {
+          asset: ref,
+          observedAt,
+          priceUsd: input.priceUsd,
+          rank: input.rank,
+          marketCapUsd: input.marketCapUsd,
+        },
+      ],
+      cache,
+      { now, trigger: 'api' },
+    )
+    const resolved = cache.get(ref.sourceAssetId)
+    if (resolved === undefined) throw new Error(`asset ${ref.sourceAssetId} was not resolved`)
+    assetId = resolved
   }
 
   const payload = JSON.stringify(input)
@@ -68,21 +87,30 @@ export async function addRecord(
   const values = Object.fromEntries(
     MARKET_FIELDS.map((field) => [field, input[field] ?? null]),
   ) as unknown as MarketValues
-  const record: NewRecord = {
+  let record: NewRecord = {
     ...values,
     assetId,
     source: input.source,
+    sourceAssetId: ref?.sourceAssetId ?? null,
     observedAt,
     runId: null,
     rawBatchId,
     loadedAt: now,
   }
   const outcome = await ctx.db.kysely.transaction().execute(async (trx) => {
+    // An alias that moved since it was resolved: the record follows it.
+    await ctx.db.lockIdentity(trx, 'shared')
+    if (ref && (await getIdentityGeneration(trx)) !== generation) {
+      const alias = (await findAliasesWithEvidence(trx, input.source, [ref.sourceAssetId])).get(
+        ref.sourceAssetId,
+      )
+      if (alias) record = { ...record, assetId: alias.assetId }
+    }
     const written = await ctx.db.writeRecords(trx, [record])
     if (written.conflicts.length === 0) await markBatchLoaded(trx, rawBatchId, now)
     return written
   })
-  const key = { assetId, source: input.source, observedAt }
+  const key = { assetId: record.assetId, source: input.source, observedAt }
   const conflict = outcome.conflicts[0]
   if (conflict) {
     const message = `${assetId} from ${input.source} at ${observedAt} is already stored with other values (${describeDifference(conflict.existing, record)})`

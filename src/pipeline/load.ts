@@ -5,11 +5,12 @@ import { findCheckpoint, saveCheckpoint } from '../db/repositories/checkpoint-re
 import { markBatchFailed, markBatchLoaded } from '../db/repositories/raw-batch-repository.js'
 import { insertRejections } from '../db/repositories/rejection-repository.js'
 import { addRunCounts, type RunCounts } from '../db/repositories/run-repository.js'
-import { describeDifference } from '../domain/record.js'
+import { findAliasesWithEvidence, getIdentityGeneration } from '../db/repositories/identity-repository.js'
+import { describeDifference, recordKey, type NewRecord } from '../domain/record.js'
 import { SchemaDriftError, type AppError } from '../errors.js'
 import { insertSchemaChanges } from '../db/repositories/schema-change-repository.js'
 import type { DetectedSchemaChange } from '../sources/schema-change.js'
-import type { RowRejection } from '../sources/source.js'
+import type { RowRejection, SourceObservation } from '../sources/source.js'
 import { where, type PreparedBatch } from './transform.js'
 
 export interface LoadTarget {
@@ -30,8 +31,10 @@ export interface LoadTarget {
  * Load: the batch's records, its rejections, the stream checkpoint, the batch status and the run's
  * counts commit in one transaction, so a crash replays at most this batch and nothing doubles.
  */
-export function loadBatch(db: Db, target: LoadTarget, batch: PreparedBatch): Promise<RunCounts> {
+export function loadBatch(db: Db, target: LoadTarget, prepared: PreparedBatch): Promise<RunCounts> {
   return db.kysely.transaction().execute(async (trx) => {
+    await db.lockIdentity(trx, 'shared')
+    const batch = await followMovedAliases(trx, target.source, prepared)
     const outcome = await db.writeRecords(trx, batch.records)
     const conflicts: RowRejection[] = outcome.conflicts.map(({ index, existing }) => {
       const observation = batch.observations[index]!
@@ -67,6 +70,37 @@ export function loadBatch(db: Db, target: LoadTarget, batch: PreparedBatch): Pro
     await addRunCounts(trx, target.runId, counts, target.now)
     return counts
   })
+}
+
+/**
+ * Asset ids were resolved before this transaction; if any alias moved since (another source's run
+ * re-resolved identity), the records follow their aliases' current assets.
+ */
+async function followMovedAliases(
+  trx: Kysely<Database>,
+  source: string,
+  batch: PreparedBatch,
+): Promise<PreparedBatch> {
+  if ((await getIdentityGeneration(trx)) === batch.identityGeneration) return batch
+  const ids = [...new Set(batch.records.flatMap((r) => (r.sourceAssetId === null ? [] : [r.sourceAssetId])))]
+  const aliases = await findAliasesWithEvidence(trx, source, ids)
+  const seen = new Set<string>()
+  const records: NewRecord[] = []
+  const observations: SourceObservation[] = []
+  let duplicates = batch.duplicates
+  batch.records.forEach((record, i) => {
+    const assetId = record.sourceAssetId === null ? undefined : aliases.get(record.sourceAssetId)?.assetId
+    const moved = assetId === undefined ? record : { ...record, assetId }
+    const key = recordKey(moved)
+    if (seen.has(key)) {
+      duplicates++
+      return
+    }
+    seen.add(key)
+    records.push(moved)
+    observations.push(batch.observations[i]!)
+  })
+  return { ...batch, records, observations, duplicates }
 }
 
 /** A batch whose payload cannot be transformed at all: kept raw as `failed`, and the stream moves past it. */

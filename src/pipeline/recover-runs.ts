@@ -16,7 +16,7 @@ export async function recoverInterruptedRuns(ctx: PipelineContext): Promise<numb
     const message = `run was left running by ${run.owner}, which stopped without finishing it`
     await markRunInterrupted(ctx.db.kysely, run, message)
     await failPendingBatchesOfRun(ctx.db.kysely, run.id, 'RUN_INTERRUPTED', message)
-    ctx.log.warn({ runId: run.id, source: run.source, owner: run.owner }, 'interrupted run marked failed')
+    ctx.log.warn({ run_id: run.id, source: run.source, owner: run.owner }, 'interrupted run marked failed')
     recovered++
   }
   return recovered

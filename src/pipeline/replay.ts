@@ -5,6 +5,7 @@ import type { EtlRunRow } from '../db/schema.js'
 import { AppError, errorCode, errorMessage } from '../errors.js'
 import { loadBatch } from './load.js'
 import { nowIso, RUN_OWNER, type PipelineContext } from './pipeline-context.js'
+import { AssetCache } from '../identity/resolve-assets.js'
 import { prepareBatch } from './transform.js'
 
 export interface ReplayResult {
@@ -38,18 +39,18 @@ export async function replayBatch(ctx: PipelineContext, batchId: number): Promis
     startedAt: nowIso(ctx),
     checkpointBefore: await checkpoint(),
   })
-  const log = ctx.log.child({ runId: run.id, source: source.name, batchId })
+  const log = ctx.log.child({ run_id: run.id, source: source.name, batch_id: batchId })
   const now = nowIso(ctx)
   let failure: unknown
   try {
     const payload = { payload: batch.payload, meta: JSON.parse(batch.meta) as Record<string, unknown> }
     const prepared = await prepareBatch(
-      ctx.db.kysely,
+      ctx,
       source,
       batch.stream,
       payload,
       { runId: run.id, rawBatchId: batchId, loadedAt: now },
-      new Map(),
+      new AssetCache(),
     )
     await loadBatch(
       ctx.db,
@@ -79,6 +80,8 @@ export async function replayBatch(ctx: PipelineContext, batchId: number): Promis
     errorMessage: failure ? errorMessage(failure) : null,
     checkpointAfter: await checkpoint(),
   })
+  ctx.metrics?.observeRun(finished)
+  ctx.metrics?.countRecords(finished.source, finished)
   log.info(
     { status: finished.status, loaded: finished.loaded, unchanged: finished.unchanged },
     'batch replayed',

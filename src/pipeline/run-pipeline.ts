@@ -1,9 +1,11 @@
+import { isDatabaseUnreachable } from '../db/connection-error.js'
 import { findCheckpoint } from '../db/repositories/checkpoint-repository.js'
 import { markBatchFailed } from '../db/repositories/raw-batch-repository.js'
 import { finishRun, insertRun, type RunCounts } from '../db/repositories/run-repository.js'
 import type { EtlRunRow, RunStatus, RunTrigger } from '../db/schema.js'
 import { AppError, errorCode, errorMessage, RunAlreadyRunningError, SourceHttpError } from '../errors.js'
-import type { AssetCache } from '../identity/resolve-assets.js'
+import { refreshContractEvidence } from '../identity/contract-evidence.js'
+import { AssetCache } from '../identity/resolve-assets.js'
 import type { Source, Stream, StreamCursor } from '../sources/source.js'
 import { storeRawBatch } from './extract.js'
 import { loadBatch, skipFailedBatch } from './load.js'
@@ -11,8 +13,11 @@ import { nowIso, RUN_OWNER, type PipelineContext } from './pipeline-context.js'
 import { recoverInterruptedRuns } from './recover-runs.js'
 import { prepareBatch } from './transform.js'
 
+/** The run's counts so far (over every stream), after each committed batch. */
 export interface RunProgress extends RunCounts {
   readonly stream: string
+  /** How far through `stream`, 0–1, when the stream knows its size. */
+  readonly fraction?: number
 }
 
 export interface RunOptions {
@@ -40,13 +45,15 @@ export async function runSource(
   const source = ctx.sources.get(sourceName)
   const startedMs = Date.now()
   const run = await startRun(ctx, source.name, options.trigger)
-  const log = ctx.log.child({ runId: run.id, source: source.name })
+  // Log correlation ids are snake_case, like the API's `request_id`: every line of the run carries them.
+  const log = ctx.log.child({ run_id: run.id, source: source.name })
   log.info({ trigger: options.trigger }, 'run started')
   options.onStarted?.(run)
 
   const signal = options.signal ?? new AbortController().signal
   const before: Record<string, StreamCursor | null> = {}
   const checkpoints: Record<string, StreamCursor | null> = {}
+  const totals = { batches: 0, extracted: 0, loaded: 0, unchanged: 0, rejected: 0 }
   let failedBatches = 0
   let failure: unknown
   try {
@@ -60,8 +67,10 @@ export async function runSource(
         { before, checkpoints },
         signal,
         options.onProgress,
+        totals,
       )
     }
+    if (!signal.aborted) await refreshContractEvidence(ctx, source, { runId: run.id, signal, log })
   } catch (error) {
     failure = error
   }
@@ -89,7 +98,10 @@ export async function runSource(
       : signal.aborted
         ? ['RUN_CANCELLED', 'stopped on request after the batch in flight committed']
         : [null, null]
-  if (failure && !(failure instanceof AppError))
+  // A lost database is an outage, not a bug: no stack trace for it.
+  if (failure && isDatabaseUnreachable(failure))
+    log.error({ error: errorMessage(failure) }, 'run stopped: the database is unreachable')
+  else if (failure && !(failure instanceof AppError))
     log.error({ err: failure }, 'run crashed on an unexpected error')
   const finished = await finishRun(ctx.db.kysely, run.id, {
     status,
@@ -100,6 +112,7 @@ export async function runSource(
     checkpointBefore: JSON.stringify(before),
     checkpointAfter: JSON.stringify(checkpoints),
   })
+  ctx.metrics?.observeRun(finished)
   log[status === 'failed' ? 'error' : status === 'partial' ? 'warn' : 'info'](
     {
       status,
@@ -141,13 +154,14 @@ async function runStream(
   { before, checkpoints }: Record<'before' | 'checkpoints', Record<string, StreamCursor | null>>,
   signal: AbortSignal,
   onProgress: RunOptions['onProgress'],
+  /** The run's counts, added to as batches commit. */
+  totals: Record<keyof RunCounts, number>,
 ): Promise<number> {
-  const log = ctx.log.child({ runId, source: source.name, stream: stream.name })
+  const log = ctx.log.child({ run_id: runId, source: source.name, stream: stream.name })
   let cursor = (await findCheckpoint(ctx.db.kysely, source.name, stream.name)) ?? null
   checkpoints[stream.name] = cursor === null ? null : (JSON.parse(cursor) as StreamCursor)
   before[stream.name] = checkpoints[stream.name] ?? null
-  const cache: AssetCache = new Map()
-  const totals = { batches: 0, extracted: 0, loaded: 0, unchanged: 0, rejected: 0 }
+  const cache = new AssetCache()
   let failed = 0
   // One batch loads while the next is read and transformed; loads still commit strictly in order.
   let inFlight: Promise<void> | undefined
@@ -166,7 +180,7 @@ async function runStream(
         batch,
       )
       cursor = cursorAfter
-      const batchLog = log.child({ batchId: rawBatchId })
+      const batchLog = log.child({ batch_id: rawBatchId })
       const target = {
         source: source.name,
         conflictCode: source.conflictCode,
@@ -180,7 +194,7 @@ async function runStream(
       let prepared
       try {
         prepared = await prepareBatch(
-          ctx.db.kysely,
+          ctx,
           source,
           stream.name,
           batch,
@@ -206,9 +220,10 @@ async function runStream(
       inFlight = loadBatch(ctx.db, target, prepared).then(
         (counts) => {
           for (const key of Object.keys(totals) as (keyof RunCounts)[]) totals[key] += counts[key]
+          ctx.metrics?.countRecords(source.name, counts)
           batchLog.debug({ ...counts }, 'batch loaded')
           checkpoints[stream.name] = batch.cursorAfter
-          onProgress?.({ stream: stream.name, ...totals })
+          onProgress?.({ stream: stream.name, ...totals, fraction: stream.fractionDone?.(batch.cursorAfter) })
         },
         async (error: unknown) => {
           await markBatchFailed(ctx.db.kysely, rawBatchId, errorCode(error), errorMessage(error)).catch(

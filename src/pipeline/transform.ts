@@ -1,5 +1,3 @@
-import type { Kysely } from 'kysely'
-import type { Database } from '../db/schema.js'
 import { describeDifference, recordKey, type NewRecord } from '../domain/record.js'
 import { resolveAssets, type AssetCache } from '../identity/resolve-assets.js'
 import type { DetectedSchemaChange } from '../sources/schema-change.js'
@@ -10,6 +8,7 @@ import type {
   Source,
   SourceObservation,
 } from '../sources/source.js'
+import { identitySettingsOf, type PipelineContext } from './pipeline-context.js'
 
 /** A batch ready to load: records unique by natural key, aligned with the observations they came from. */
 export interface PreparedBatch {
@@ -20,6 +19,8 @@ export interface PreparedBatch {
   readonly duplicates: number
   /** New fields seen in the payload, to record with the batch. */
   readonly schemaChanges: readonly DetectedSchemaChange[]
+  /** The identity generation the records' asset ids belong to; the load re-resolves if it moved on. */
+  readonly identityGeneration: number
 }
 
 /**
@@ -27,7 +28,7 @@ export interface PreparedBatch {
  * that share a natural key: identical ones silently, differing ones as the source's conflict.
  */
 export async function prepareBatch(
-  db: Kysely<Database>,
+  ctx: Pick<PipelineContext, 'db' | 'identity'>,
   source: Source,
   stream: string,
   batch: RawPayload & Pick<ExtractedBatch, 'parsed'>,
@@ -35,12 +36,16 @@ export async function prepareBatch(
   cache: AssetCache,
 ): Promise<PreparedBatch> {
   const { observations, rejections, schemaChanges = [] } = source.transform(stream, batch)
-  await resolveAssets(
-    db,
+  const identityGeneration = await resolveAssets(
+    ctx.db,
+    identitySettingsOf(ctx),
     source.name,
-    observations.map((o) => o.asset),
+    observations,
     cache,
-    provenance.loadedAt,
+    {
+      now: provenance.loadedAt,
+      trigger: provenance.runId === null ? source.name : `run:${provenance.runId}`,
+    },
   )
 
   const firstByKey = new Map<string, number>()
@@ -50,8 +55,9 @@ export async function prepareBatch(
   let duplicates = 0
   for (const observation of observations) {
     const record: NewRecord = {
-      assetId: cache.get(observation.asset.sourceAssetId)!,
+      assetId: assetIdOf(cache, observation),
       source: source.name,
+      sourceAssetId: observation.asset.sourceAssetId,
       observedAt: observation.observedAt,
       priceUsd: observation.priceUsd,
       marketCapUsd: observation.marketCapUsd,
@@ -85,7 +91,14 @@ export async function prepareBatch(
       })
     }
   }
-  return { records, observations: kept, rejections: rejected, duplicates, schemaChanges }
+  return { records, observations: kept, rejections: rejected, duplicates, schemaChanges, identityGeneration }
+}
+
+/** The resolver answers for every source asset it is given; a gap is a bug, never a NULL asset id. */
+function assetIdOf(cache: AssetCache, observation: SourceObservation): string {
+  const assetId = cache.get(observation.asset.sourceAssetId)
+  if (assetId === undefined) throw new Error(`asset ${observation.asset.sourceAssetId} was not resolved`)
+  return assetId
 }
 
 export function where(observation: SourceObservation): string {

@@ -1,6 +1,7 @@
 import type { Config, SourceName } from '../config.js'
 import { SourceUnavailableError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics/metrics.js'
 import { createCoinGeckoSource } from './coingecko/coingecko-source.js'
 import { createCoinPaprikaSource } from './coinpaprika/coinpaprika-source.js'
 import { createCsvSource } from './csv/csv-source.js'
@@ -14,12 +15,15 @@ export interface SourceRegistry {
   close(): Promise<void>
 }
 
-/** Every source by name, each created on first use (a live source opens an HTTP connection pool). */
-export function createSourceRegistry(config: Config, log: Logger): SourceRegistry {
+/**
+ * Every source by name, each created on first use (a live source opens an HTTP connection pool).
+ * With `metrics`, every upstream call any source makes is counted there.
+ */
+export function createSourceRegistry(config: Config, log: Logger, metrics?: Metrics): SourceRegistry {
   const factories: Record<SourceName, () => Source> = {
     csv: () => createCsvSource(config.sources.csv),
-    coingecko: () => createCoinGeckoSource(config, log.child({ source: 'coingecko' })),
-    coinpaprika: () => createCoinPaprikaSource(config, log.child({ source: 'coinpaprika' })),
+    coingecko: () => createCoinGeckoSource(config, log.child({ source: 'coingecko' }), { metrics }),
+    coinpaprika: () => createCoinPaprikaSource(config, log.child({ source: 'coinpaprika' }), { metrics }),
   }
   const created = new Map<string, Source>()
   const available = Object.keys(factories)

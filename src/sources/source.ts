@@ -1,3 +1,4 @@
+import type { IdentityReference } from './identity-reference.js'
 import type { SourceName } from '../config.js'
 import type { MarketValues } from '../domain/record.js'
 import type { Logger } from '../logger.js'
@@ -66,6 +67,8 @@ export interface Stream {
    * the upstream cannot give the next batch; batches already yielded stay loaded.
    */
   extract(cursor: StreamCursor | undefined, context: ExtractContext): AsyncIterable<ExtractedBatch>
+  /** How far through the stream `cursor` stands, 0–1, for a stream that knows its size; for progress only. */
+  fractionDone?(cursor: StreamCursor): number | undefined
 }
 
 export interface StreamOptions {
@@ -79,6 +82,8 @@ export interface Source {
   /** Reason code for a row whose key already holds other values. */
   readonly conflictCode: string
   streams(options: StreamOptions): Promise<readonly Stream[]>
+  /** Reference data for asset identity (contract addresses); absent when the source has none. */
+  readonly identity?: IdentityReference
   /** Releases connections; the source may not be used afterwards. */
   close?(): Promise<void>
   /** Pure: payload → observations and rejections. Throws an `AppError` when the whole batch is unusable. */

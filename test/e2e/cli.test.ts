@@ -1,9 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { cliEnv, killStartedProcesses, runCli, type ProcessResult } from '../helpers/cli.js'
+import {
+  cliEnv,
+  killStartedProcesses,
+  logLines,
+  MAIN_JS,
+  runCli,
+  startCli,
+  startProcess,
+  type ProcessResult,
+} from '../helpers/cli.js'
+import { writeLargeCsv } from '../helpers/large-csv.js'
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/test-database.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const GOOD_CSV = [
   'date,symbol,price_usd,market_cap_usd',
@@ -45,16 +56,57 @@ afterEach(async () => {
 describe('coinpipe without a database', () => {
   const env = () => cliEnv({ DATABASE_URL: `sqlite:${join(dir, 'unused.db')}` })
 
-  it('lists the commands in --help and exits 0', async () => {
-    const help = await runCli(['--help'], { cwd: dir, env: env() })
+  it.each([
+    [[], ['serve', 'migrate', 'worker', 'etl', '--version', '--help', 'DATABASE_URL', 'LOG_LEVEL']],
+    [['serve'], ['HOST, PORT', 'ETL_SCHEDULE', 'ETL_RUN_ON_START', 'API_KEYS', 'SIGTERM', 'SIGINT']],
+    [['migrate'], ['DATABASE_URL']],
+    // Not in this build: its help says so rather than give examples.
+    [['worker'], ['REDIS_URL', 'Not available in this build']],
+    [['etl'], ['run', 'replay', 'reset']],
+    [
+      ['etl', 'run'],
+      ['--source', '--file', '--json', 'SOURCES', 'CSV_PATHS', 'CSV_BATCH_ROWS', 'Ctrl-C'],
+    ],
+    [
+      ['etl', 'replay'],
+      ['--batch', '--failed', '--json', 'FIELD_ALIASES'],
+    ],
+    [
+      ['etl', 'reset'],
+      ['--source', '--stream', 'DATABASE_URL'],
+    ],
+  ])('coinpipe %j --help exits 0, describes every option and shows examples', async (command, mentions) => {
+    const help = await runCli([...command, '--help'], { cwd: dir, env: env() })
     expect(help.code).toBe(0)
-    for (const command of ['serve', 'migrate', 'etl']) expect(help.stdout).toContain(command)
+    expect(help.stderr).toBe('')
+    const examples = command[0] === 'worker' ? [] : ['Examples:', '$ coinpipe']
+    for (const text of [...mentions, ...examples]) expect(help.stdout).toContain(text)
+    // Every option line names what the option does, not only its flags.
+    const options = help.stdout.split('Options:\n')[1]!.split('\n\n')[0]!.split('\n')
+    for (const line of options.filter((l) => /^\s+-/.test(l)))
+      expect(line.trim(), line).toMatch(/^-\S.*\s{2,}\w+ \w+/)
   })
 
-  it('lists the options of etl run in its --help and exits 0', async () => {
-    const help = await runCli(['etl', 'run', '--help'], { cwd: dir, env: env() })
-    expect(help.code).toBe(0)
-    for (const option of ['--source', '--file', '--json']) expect(help.stdout).toContain(option)
+  it('lists every exit code in the top-level --help', async () => {
+    const help = await runCli(['--help'], { cwd: dir, env: env() })
+    const codes = help.stdout.split('Exit codes:\n')[1]!
+    for (const code of ['0', '1', '2', '3', '4', '70'])
+      expect(codes).toMatch(new RegExp(`^  ${code} +\\w`, 'm'))
+  })
+
+  it('prints its version', async () => {
+    const result = await runCli(['--version'], { cwd: dir, env: env() })
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it('exits 2 with one sentence on a usage mistake', async () => {
+    for (const args of [['etl', 'run', '--bogus'], ['nope'], ['etl', 'reset']]) {
+      const result = await runCli(args, { cwd: dir, env: env() })
+      expect(result.code, args.join(' ')).toBe(2)
+      expectOneSentence(result)
+      expect(result.stderr).toContain('--help')
+    }
   })
 
   it('exits 4 with one sentence when the file to import does not exist', async () => {
@@ -64,28 +116,50 @@ describe('coinpipe without a database', () => {
     expect(result.stderr).toContain('missing.csv')
   })
 
-  it('exits 2 with one message naming every bad variable, without echoing the database URL', async () => {
+  it('exits 2 with one sentence naming every bad variable, without echoing the database URL', async () => {
     const result = await runCli(['migrate'], {
       cwd: dir,
       env: cliEnv({ DATABASE_URL: 'mysql://x', PORT: 'abc' }),
     })
     expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/^coinpipe: /)
-    expect(result.stderr.match(/^coinpipe: /gm)).toHaveLength(1)
+    expectOneSentence(result)
     expect(result.stderr).toContain('DATABASE_URL')
     expect(result.stderr).toContain('PORT')
     expect(result.stderr).not.toContain('mysql://x')
-    expect(result.stderr).not.toMatch(/\n\s+at /)
   })
 
-  it('exits 3 with one sentence when PostgreSQL cannot be reached', async () => {
-    const result = await runCli(['migrate'], {
+  it('exits 2 with one sentence for a bad DATABASE_URL, whatever the command', async () => {
+    for (const args of [['etl', 'run'], ['serve']]) {
+      const result = await runCli(args, { cwd: dir, env: cliEnv({ DATABASE_URL: 'mysql://x' }) })
+      expect(result.code, args.join(' ')).toBe(2)
+      expectOneSentence(result)
+      expect(result.stderr).toContain('DATABASE_URL is invalid')
+    }
+  })
+
+  it('exits 3 with one sentence when PostgreSQL cannot be reached, never showing its password', async () => {
+    for (const args of [['migrate'], ['etl', 'run'], ['serve']]) {
+      const result = await runCli(args, {
+        cwd: dir,
+        env: cliEnv({ DATABASE_URL: 'postgres://postgres:n0t-shown@127.0.0.1:1/x' }),
+      })
+      expect(result.code, args.join(' ')).toBe(3)
+      expectOneSentence(result)
+      expect(result.stderr).toContain('postgres://postgres:[redacted]@127.0.0.1:1/x')
+      expect(result.stderr).toContain('ECONNREFUSED')
+      expect(result.stderr).not.toContain('n0t-shown')
+    }
+  })
+
+  it('exits 3 with one sentence when the SQLite file cannot be opened', async () => {
+    writeFileSync(join(dir, 'not-a-dir.txt'), '')
+    const result = await runCli(['etl', 'run'], {
       cwd: dir,
-      env: cliEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' }),
+      env: cliEnv({ DATABASE_URL: `sqlite:${join(dir, 'not-a-dir.txt', 'x.db')}` }),
     })
     expect(result.code).toBe(3)
     expectOneSentence(result)
-    expect(result.stderr).toContain('postgres')
+    expect(result.stderr).toContain('not-a-dir.txt')
   })
 })
 
@@ -163,6 +237,39 @@ describe.each(DIALECTS)('coinpipe on %s', (dialect) => {
     ])
   })
 
+  it('stops after the batch in flight on SIGINT: the run ends partial (RUN_CANCELLED) and the next one resumes', async () => {
+    const csv = await writeLargeCsv(join(dir, 'big.csv'), { rows: 60_000 })
+    const batched = { ...env, CSV_BATCH_ROWS: '1000' }
+    const proc = startCli(['etl', 'run', '--file', 'big.csv', '--json'], { cwd: dir, env: batched })
+    await waitFor(async () => (await test.count('records')) > 0, {
+      what: 'a first batch to commit',
+      timeoutMs: 30_000,
+    })
+    process.kill(proc.pid, 'SIGINT')
+    const stopped = await proc.exited
+    expect(stopped.code, stopped.stderr).toBe(0)
+    const [run] = runsOf(stopped)
+    expect(run).toMatchObject({ source: 'csv', status: 'partial', error_code: 'RUN_CANCELLED' })
+    // Whole batches only, and it did stop early.
+    expect(run!.extracted % 1000).toBe(0)
+    expect(run!.extracted).toBeLessThan(csv.rows)
+    expect(await test.count('records')).toBe(run!.loaded)
+    expect(logLines(stopped.stderr).map((line) => line.msg)).toContain(
+      'stopping after the batch in flight has committed; send it again to quit at once',
+    )
+
+    const rest = await runCli(['etl', 'run', '--file', 'big.csv', '--json'], {
+      cwd: dir,
+      env: batched,
+      timeoutMs: 120_000,
+    })
+    expect(rest.code, rest.stderr).toBe(0)
+    expect(runsOf(rest)).toEqual([
+      expect.objectContaining({ status: 'succeeded', extracted: csv.rows - run!.extracted }),
+    ])
+    expect(await test.count('records')).toBe(csv.uniqueKeys)
+  }, 180_000)
+
   it('says there is nothing to replay and exits 0 when no batch has failed', async () => {
     const result = await cli('etl', 'replay', '--failed')
     expect(result.code, result.stderr).toBe(0)
@@ -198,5 +305,51 @@ describe.each(DIALECTS)('coinpipe migrate on an empty %s database', (dialect) =>
     expect(second.stdout).not.toMatch(/^applied /m)
     expect(second.stdout).toContain('database is up to date')
     expect(await test.db.kysely.selectFrom('records').select('id').execute()).toEqual([])
+  })
+})
+
+/** util-linux `script` gives a child a terminal, as a person's shell would. */
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path))
+
+describe.skipIf(!SCRIPT)('coinpipe etl run on a terminal', () => {
+  let test: TestDatabase
+  beforeEach(async () => {
+    test = await createTestDatabase('sqlite')
+    writeFileSync(join(dir, 'good.csv'), GOOD_CSV)
+  })
+  afterEach(async () => {
+    await killStartedProcesses()
+    await test.destroy()
+  })
+
+  /** Output of `node dist/main.js <args>` run on a terminal: stdout and stderr as the terminal shows them. */
+  async function inTerminal(args: string[]): Promise<{ code: number | null; screen: string }> {
+    const command = [process.execPath, MAIN_JS, ...args].map((a) => `'${a}'`).join(' ')
+    const proc = startProcess(SCRIPT!, ['-qec', command, '/dev/null'], {
+      cwd: dir,
+      env: cliEnv({ DATABASE_URL: test.url, SOURCES: 'csv' }),
+    })
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 30_000)
+    const result = await proc.exited.finally(() => clearTimeout(timer))
+    return { code: result.code, screen: result.stdout.replaceAll('\r\n', '\n') }
+  }
+
+  it('redraws one progress line per source on stderr, then prints the summary table', async () => {
+    const { code, screen } = await inTerminal(['etl', 'run', '--file', 'good.csv'])
+    expect(code, screen).toBe(0)
+    const redraws = screen.split('\r\x1b[K').slice(1)
+    expect(redraws.length).toBeGreaterThan(1)
+    expect(redraws.at(-1)).toMatch(/^csv \[█+\] 100% 3 rows · [\d,]+\/s · 1 batch · 0 rejected · \d+\.\ds\n/)
+    expect(screen).toMatch(
+      /^run +source +status +rows +loaded +unchanged +rejected +batches +duration +error$/m,
+    )
+    expect(screen).toMatch(/^ +\d+ +csv +succeeded +3 +3 +0 +0 +1 +\d+\.\d\ds +-$/m)
+  })
+
+  it('draws nothing but the JSON with --json, even on a terminal', async () => {
+    const { code, screen } = await inTerminal(['etl', 'run', '--file', 'good.csv', '--json'])
+    expect(code, screen).toBe(0)
+    expect(screen).not.toContain('\r')
+    expect(JSON.parse(screen)).toMatchObject({ runs: [{ source: 'csv', status: 'succeeded', loaded: 3 }] })
   })
 })

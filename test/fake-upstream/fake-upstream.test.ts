@@ -82,10 +82,10 @@ describe('fake upstream payloads', () => {
     const page = (n: number) =>
       json<Row[]>(`${f.coingeckoUrl}/coins/markets?vs_currency=usd&per_page=25&page=${n}`)
     const pages = [await page(1), await page(2), await page(3), await page(4)]
-    expect(pages.map((p) => p.length)).toEqual([25, 25, 12, 0])
+    expect(pages.map((p) => p.length)).toEqual([25, 25, 13, 0])
     const caps = pages.flat().map((row) => row.market_cap as number)
     expect(caps).toEqual([...caps].sort((a, b) => b - a))
-    expect(await json<Row[]>(`${f.coingeckoUrl}/coins/markets?vs_currency=usd`)).toHaveLength(62)
+    expect(await json<Row[]>(`${f.coingeckoUrl}/coins/markets?vs_currency=usd`)).toHaveLength(63)
 
     const tooMany = await body(`${f.coingeckoUrl}/coins/markets?vs_currency=usd&per_page=251`)
     expect(tooMany.status).toBe(400)

@@ -1,8 +1,10 @@
+import { identitySettingsFromConfig } from '../../src/identity/identity-settings.js'
 import { Writable } from 'node:stream'
 import { coinsOf } from '../../fake-upstream/catalogue.js'
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../fake-upstream/server.js'
 import type { EtlRunRow } from '../../src/db/schema.js'
 import { createLogger } from '../../src/logger.js'
+import type { Metrics } from '../../src/metrics/metrics.js'
 import type { PipelineContext } from '../../src/pipeline/pipeline-context.js'
 import { runSource } from '../../src/pipeline/run-pipeline.js'
 import { createSourceRegistry } from '../../src/sources/registry.js'
@@ -22,8 +24,11 @@ export interface LiveFixture {
   /** Every log line written so far, as text. */
   readonly logs: () => string
   run(source: 'coingecko' | 'coinpaprika'): Promise<EtlRunRow>
-  /** A second pipeline over the same database and fake, with other settings (a fixed schema, a new key). */
-  withEnv(env: Record<string, string>): PipelineContext
+  /**
+   * A second pipeline over the same database and fake, with other settings (a fixed schema, a new
+   * key), counting into `metrics` when given.
+   */
+  withEnv(env: Record<string, string>, metrics?: Metrics): PipelineContext
   close(): Promise<void>
 }
 
@@ -39,6 +44,9 @@ const TEST_ENV = {
   UPSTREAM_MAX_RETRIES: '3',
   UPSTREAM_RETRY_BASE_MS: '10',
   UPSTREAM_MAX_RETRY_WAIT_MS: '3000',
+  // Contract lookups for identity are off unless a test is about them: fault tests count requests.
+  IDENTITY_CONTRACT_LOOKUPS_PER_RUN: '0',
+  IDENTITY_COINS_LIST_REFRESH_MS: '0',
 }
 
 /** A fresh database, a fake upstream, and a pipeline pointed at it, logging into memory at debug. */
@@ -57,7 +65,7 @@ export async function startLive(
     },
   })
   const contexts: PipelineContext[] = []
-  const context = (extra: Record<string, string>): PipelineContext => {
+  const context = (extra: Record<string, string>, metrics?: Metrics): PipelineContext => {
     const config = testConfig({
       DATABASE_URL: test.url,
       COINGECKO_BASE_URL: fake.coingeckoUrl,
@@ -67,7 +75,14 @@ export async function startLive(
       ...extra,
     })
     const log = createLogger('debug', { pretty: false, destination: sink })
-    const ctx = { db: test.db, log, sources: createSourceRegistry(config, log), staleRunAfterMs: 600_000 }
+    const ctx = {
+      db: test.db,
+      log,
+      sources: createSourceRegistry(config, log, metrics),
+      staleRunAfterMs: 600_000,
+      metrics,
+      identity: identitySettingsFromConfig(config.identity),
+    }
     contexts.push(ctx)
     return ctx
   }

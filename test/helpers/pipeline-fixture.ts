@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, type Config } from '../../src/config.js'
+import { identitySettingsFromConfig } from '../../src/identity/identity-settings.js'
 import { createLogger } from '../../src/logger.js'
 import type { PipelineContext } from '../../src/pipeline/pipeline-context.js'
 import { createSourceRegistry } from '../../src/sources/registry.js'
@@ -20,6 +21,7 @@ export function pipelineContext(test: TestDatabase, env: Record<string, string> 
     log,
     sources: createSourceRegistry(config, log),
     staleRunAfterMs: config.etl.staleRunAfterMs,
+    identity: identitySettingsFromConfig(config.identity),
   }
 }
 

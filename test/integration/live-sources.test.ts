@@ -166,8 +166,8 @@ describe.each(DIALECTS)('live sources against the fake upstream, on %s', (dialec
         .filter((line) => line.includes('upstream call failed; retrying'))
         .map((line) => JSON.parse(line) as Record<string, unknown>)
       expect(retries).toEqual([
-        expect.objectContaining({ runId: run.id, source: 'coinpaprika', status, attempt: 1 }),
-        expect.objectContaining({ runId: run.id, source: 'coinpaprika', status, attempt: 2 }),
+        expect.objectContaining({ run_id: run.id, source: 'coinpaprika', status, attempt: 1 }),
+        expect.objectContaining({ run_id: run.id, source: 'coinpaprika', status, attempt: 2 }),
       ])
     })
 

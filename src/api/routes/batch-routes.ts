@@ -8,10 +8,10 @@ import {
 import { replayBatch } from '../../pipeline/replay.js'
 import type { ApiDeps } from '../build-app.js'
 import { parseJsonObject } from '../json-object.js'
-import { JsonObject, Nullable, Problem, RunItem, StringEnum } from '../schemas.js'
+import { IdParam, JsonObject, Nullable, Problem, RunItem, StringEnum } from '../schemas.js'
 import { toRunItem } from './run-routes.js'
 
-const BatchId = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false })
+const BatchId = Type.Object({ id: IdParam }, { additionalProperties: false })
 
 const BatchItem = Type.Object({
   id: Type.Integer(),

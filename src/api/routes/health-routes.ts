@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { listLatestRunPerSource } from '../../db/repositories/run-repository.js'
 import type { EtlRunRow } from '../../db/schema.js'
@@ -32,6 +31,12 @@ const Health = Type.Object({
   checked_at: Type.String(),
 })
 
+/**
+ * How long the health check waits for the database. Well under a probe's own timeout (the container
+ * HEALTHCHECK allows 5 s), so an outage, or a connection that hangs, answers `down` rather than nothing.
+ */
+const DATABASE_PROBE_TIMEOUT_MS = 2000
+
 /** Liveness and readiness in one: 503 only when the database cannot be reached. */
 export function healthRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
@@ -50,8 +55,8 @@ export function healthRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         let runs: EtlRunRow[] = []
         let error: string | undefined
         try {
-          await sql`select 1`.execute(deps.db.kysely)
-          runs = await listLatestRunPerSource(deps.db.kysely)
+          await deps.db.ping(DATABASE_PROBE_TIMEOUT_MS)
+          runs = await withTimeout(listLatestRunPerSource(deps.db.kysely), DATABASE_PROBE_TIMEOUT_MS)
         } catch (cause) {
           error = 'database unreachable'
           reply.log.warn({ err: cause }, 'health check cannot reach the database')
@@ -95,4 +100,12 @@ export function healthRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       },
     )
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

@@ -13,6 +13,7 @@ import { responseMeta, type ReplyTiming } from '../meta.js'
 import { decodeCursor, encodeCursor } from '../page-cursor.js'
 import {
   CursorParam,
+  IdParam,
   LimitParam,
   Meta,
   Page,
@@ -42,7 +43,7 @@ const RecordQuery = Type.Object(
 const RecordPage = Type.Object({ data: Type.Array(RecordItem), page: Page, meta: Meta })
 
 /** `number | null` as one JSON type list: an out-of-range value is refused, never read as null. */
-const OptionalNumber = (type: 'number' | 'integer', options: { minimum?: number } = {}) =>
+const OptionalNumber = (type: 'number' | 'integer', options: { minimum?: number; maximum?: number } = {}) =>
   Type.Optional(Type.Unsafe<number | null>({ type: [type, 'null'], ...options }))
 
 const NewRecordBody = Type.Object(
@@ -56,7 +57,8 @@ const NewRecordBody = Type.Object(
     market_cap_usd: OptionalNumber('number', { minimum: 0 }),
     volume_24h_usd: OptionalNumber('number', { minimum: 0 }),
     change_24h_pct: OptionalNumber('number'),
-    rank: OptionalNumber('integer', { minimum: 1 }),
+    // PostgreSQL's integer column: a larger rank would fail the insert.
+    rank: OptionalNumber('integer', { minimum: 1, maximum: 2_147_483_647 }),
     circulating_supply: OptionalNumber('number', { minimum: 0 }),
     total_supply: OptionalNumber('number', { minimum: 0 }),
     max_supply: OptionalNumber('number', { minimum: 0 }),
@@ -124,7 +126,7 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['records'],
           summary: 'One record by id',
-          params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+          params: Type.Object({ id: IdParam }),
           response: { 200: RecordItem, 404: Problem },
         },
       },

@@ -4,7 +4,7 @@ import { listRejections } from '../../db/repositories/rejection-repository.js'
 import type { ApiDeps } from '../build-app.js'
 import { responseMeta } from '../meta.js'
 import { idCursorBefore, pageNewestFirst } from '../page-cursor.js'
-import { CursorParam, LimitParam, Meta, Nullable, Page, Problem, SourceParam } from '../schemas.js'
+import { CursorParam, IdParam, LimitParam, Meta, Nullable, Page, Problem, SourceParam } from '../schemas.js'
 
 const RejectionItem = Type.Object({
   id: Type.Integer(),
@@ -30,8 +30,8 @@ export function rejectionRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           summary: 'Rejected rows, filtered by run, source or batch',
           querystring: Type.Object(
             {
-              run_id: Type.Optional(Type.Integer({ minimum: 1 })),
-              batch_id: Type.Optional(Type.Integer({ minimum: 1 })),
+              run_id: Type.Optional(IdParam),
+              batch_id: Type.Optional(IdParam),
               source: Type.Optional(SourceParam),
               limit: Type.Optional(LimitParam),
               cursor: Type.Optional(CursorParam),

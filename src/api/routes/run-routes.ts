@@ -21,6 +21,7 @@ import { idCursorBefore, pageNewestFirst } from '../page-cursor.js'
 import {
   CursorParam,
   EtlSourceParam,
+  IdParam,
   JsonObject,
   LimitParam,
   Meta,
@@ -108,7 +109,7 @@ const RunQuery = Type.Object(
   { additionalProperties: false },
 )
 
-const RunId = Type.Integer({ minimum: 1 })
+const RunId = IdParam
 
 /** Run history, one run in depth, starting a run, and comparing two runs of a source. */
 export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {

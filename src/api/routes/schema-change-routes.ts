@@ -9,6 +9,7 @@ import { idCursorBefore, pageNewestFirst } from '../page-cursor.js'
 import {
   CursorParam,
   EtlSourceParam,
+  IdParam,
   LimitParam,
   Meta,
   Nullable,
@@ -62,7 +63,7 @@ export function schemaChangeRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
               source: Type.Optional(EtlSourceParam),
               stream: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
               change: Type.Optional(StringEnum(CHANGE_KINDS)),
-              run_id: Type.Optional(Type.Integer({ minimum: 1 })),
+              run_id: Type.Optional(IdParam),
               limit: Type.Optional(LimitParam),
               cursor: Type.Optional(CursorParam),
             },

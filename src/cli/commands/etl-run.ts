@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs'
 import type { EtlRunRow } from '../../db/schema.js'
 import { RunAlreadyRunningError } from '../../errors.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
-import { runSource, type RunProgress } from '../../pipeline/run-pipeline.js'
+import { runSource } from '../../pipeline/run-pipeline.js'
 import { CliError, openCliContext } from '../cli-context.js'
 import { EXIT } from '../exit-codes.js'
+import { createProgressDisplay } from '../progress-display.js'
+import { renderRunTable } from '../run-table.js'
 
 export interface EtlRunOptions {
   readonly source: string[]
@@ -12,12 +14,21 @@ export interface EtlRunOptions {
   readonly json: boolean
 }
 
-/** `coinpipe etl run`: run sources now, print a summary; exit 1 when any run failed. */
+/**
+ * `coinpipe etl run`: run sources now, one after the other, and print a summary; exit 1 when any
+ * run failed. SIGINT or SIGTERM stops after the batch in flight has committed (the run ends
+ * `partial`, `RUN_CANCELLED`) and starts no further source; a second signal quits at once.
+ */
 export async function etlRunCommand(options: EtlRunOptions): Promise<number> {
   for (const file of options.file) {
     if (!existsSync(file)) throw new CliError(`file not found: ${file}`, EXIT.INPUT)
   }
-  const { config, pipeline, close } = await openCliContext({ logLevel: options.json ? 'warn' : undefined })
+  // A person at a terminal gets a live progress line; info logs give way to it (warnings still print, above it).
+  const display = !options.json && process.stderr.isTTY ? createProgressDisplay(process.stderr) : undefined
+  const { config, log, pipeline, close } = await openCliContext({
+    logLevel: options.json || display ? 'warn' : undefined,
+    logDestination: display?.logStream,
+  })
   try {
     const requested =
       options.source.length > 0 ? options.source : options.file.length > 0 ? ['csv'] : config.sources.enabled
@@ -30,55 +41,47 @@ export async function etlRunCommand(options: EtlRunOptions): Promise<number> {
     await recoverInterruptedRuns(pipeline)
 
     const abort = new AbortController()
-    const stop = () => abort.abort()
+    // `once`: the second signal finds no listener and Node's default ends the process at once.
+    const stop = (signal: NodeJS.Signals) => {
+      log.warn({ signal }, 'stopping after the batch in flight has committed; send it again to quit at once')
+      abort.abort()
+    }
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     const runs: EtlRunRow[] = []
-    const progress = !options.json && process.stderr.isTTY ? progressPrinter() : undefined
     try {
       for (const source of sources) {
+        if (abort.signal.aborted) break
+        display?.start(source)
+        let run: EtlRunRow
         try {
-          runs.push(
-            await runSource(pipeline, source, {
-              trigger: 'cli',
-              files: source === 'csv' && options.file.length > 0 ? options.file : undefined,
-              signal: abort.signal,
-              onProgress: progress,
-            }),
-          )
+          run = await runSource(pipeline, source, {
+            trigger: 'cli',
+            files: source === 'csv' && options.file.length > 0 ? options.file : undefined,
+            signal: abort.signal,
+            onProgress: display && ((progress) => display.update(progress)),
+          })
         } catch (error) {
           if (error instanceof RunAlreadyRunningError)
             throw new CliError(`${error.message}; try again when it has finished`, EXIT.RUN_FAILED)
           throw error
         }
-        if (progress) process.stderr.write('\n')
+        display?.finish(run)
+        runs.push(run)
       }
     } finally {
+      display?.stop()
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
     }
-    console.log(
-      options.json
-        ? JSON.stringify({ runs: runs.map(runSummary) }, null, 2)
-        : runs.map(describeRun).join('\n'),
-    )
+    console.log(options.json ? JSON.stringify({ runs: runs.map(runSummary) }, null, 2) : renderRunTable(runs))
     return runs.some((r) => r.status === 'failed') ? EXIT.RUN_FAILED : EXIT.OK
   } finally {
     await close()
   }
 }
 
-function progressPrinter(): (p: RunProgress) => void {
-  const started = Date.now()
-  return (p) => {
-    const seconds = (Date.now() - started) / 1000
-    const rate = seconds > 0 ? Math.round(p.extracted / seconds) : 0
-    process.stderr.write(
-      `\r  ${p.extracted.toLocaleString()} rows · ${rate.toLocaleString()} rows/s · ${p.batches} batches · ${p.loaded.toLocaleString()} loaded · ${p.rejected} rejected   `,
-    )
-  }
-}
-
+/** The `--json` shape of one run: snake_case, like the API. */
 export function runSummary(run: EtlRunRow) {
   return {
     id: run.id,
@@ -89,19 +92,10 @@ export function runSummary(run: EtlRunRow) {
     loaded: run.loaded,
     unchanged: run.unchanged,
     rejected: run.rejected,
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
     duration_ms: run.durationMs,
     error_code: run.errorCode,
     error_message: run.errorMessage,
   }
-}
-
-function describeRun(run: EtlRunRow): string {
-  const seconds = ((run.durationMs ?? 0) / 1000).toFixed(2)
-  const lines = [
-    `run ${run.id} · ${run.source} · ${run.status} in ${seconds}s`,
-    `  ${run.extracted} rows read in ${run.batches} batches: ${run.loaded} loaded, ${run.unchanged} unchanged, ${run.rejected} rejected`,
-  ]
-  if (run.rejected > 0) lines.push(`  see the rejected rows: GET /api/v1/rejections?run_id=${run.id}`)
-  if (run.errorCode) lines.push(`  ${run.errorCode}: ${run.errorMessage ?? ''}`)
-  return lines.join('\n')
 }

@@ -3,6 +3,7 @@ import type { SourceName } from '../../config.js'
 import { errorMessage } from '../../errors.js'
 import { createInProcessScheduler } from '../../jobs/scheduler.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
+import { redactUrl } from '../../redact-secrets.js'
 import { CliError, openCliContext } from '../cli-context.js'
 import { EXIT } from '../exit-codes.js'
 
@@ -10,7 +11,8 @@ const SHUTDOWN_TIMEOUT_MS = 25_000
 
 /** `coinpipe serve`: migrate, then the API, the dashboard and the scheduler, until SIGTERM or SIGINT. */
 export async function serveCommand(): Promise<void> {
-  const { config, log, pipeline, close } = await openCliContext({ logTo: 'stdout' })
+  // One registry for the scheduler's runs, the upstream calls and the API that serves /metrics.
+  const { config, log, pipeline, close } = await openCliContext({ logTo: 'stdout', metrics: true })
   await recoverInterruptedRuns(pipeline)
 
   const available = config.sources.enabled.filter((s): s is SourceName =>
@@ -40,7 +42,7 @@ export async function serveCommand(): Promise<void> {
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.http.port
   log.info(
-    { url: `http://${config.http.host}:${port}`, database: config.database.kind },
+    { url: `http://${config.http.host}:${port}`, database: redactUrl(config.database.url) },
     'coinpipe is serving',
   )
   scheduler.start()
@@ -51,11 +53,17 @@ export async function serveCommand(): Promise<void> {
     stopping = true
     log.info({ signal }, 'shutting down: draining requests and letting the batch in flight commit')
     const force = setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS + 5_000).unref()
-    await scheduler.stop(SHUTDOWN_TIMEOUT_MS)
-    await app.close()
-    await close()
-    clearTimeout(force)
-    log.info('stopped')
+    try {
+      await scheduler.stop(SHUTDOWN_TIMEOUT_MS)
+      await app.close()
+      await close()
+      log.info('stopped')
+    } catch (error) {
+      log.error({ err: error }, 'shutdown did not complete cleanly')
+      process.exitCode = EXIT.INTERNAL
+    } finally {
+      clearTimeout(force)
+    }
   }
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
   process.once('SIGINT', () => void shutdown('SIGINT'))

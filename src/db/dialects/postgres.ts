@@ -3,6 +3,7 @@ import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely'
 import { sameMarketValues, type MarketValues } from '../../domain/record.js'
 import type { Db } from '../database.js'
 import type { Database } from '../schema.js'
+import { createQueryLog } from './query-log.js'
 import {
   RECORD_COLUMNS,
   recordParams,
@@ -10,6 +11,8 @@ import {
   VALUE_COLUMNS,
   type ExistingValuesRow,
 } from './record-columns.js'
+
+const IDENTITY_LOCK = 7_265_019
 
 const PG_TYPES = { INT8: 20, TIMESTAMP: 1114, TIMESTAMPTZ: 1184 }
 
@@ -50,24 +53,43 @@ const PG_ARRAY_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
   run_id: 'int8[]',
   raw_batch_id: 'int8[]',
   loaded_at: 'timestamptz[]',
+  source_asset_id: 'text[]',
 }
 
 /** PostgreSQL through a pg pool; sessions run in UTC. */
 export function openPostgres(url: string): Db {
-  const pool = new pg.Pool({ connectionString: url, max: 10, types, connectionTimeoutMillis: 5000 })
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types,
+    // A server that is down or unreachable fails a query in seconds, not minutes.
+    connectionTimeoutMillis: 5000,
+    // A connection whose peer vanished (a cut network) is found out by TCP keepalive, not never.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  })
   pool.on('connect', (client) => {
+    // pg-pool listens for errors only on idle clients. A connection lost while checked out (a
+    // restart, a cut network) emits 'error' on its client, which would crash the process without a
+    // listener; the query in flight fails with the error anyway and the broken client is dropped.
+    client.on('error', () => undefined)
     client.query("SET TIME ZONE 'UTC'").catch(() => undefined)
   })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined)
+  const queryLog = createQueryLog()
   const kysely = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     plugins: [new CamelCasePlugin()],
+    log: queryLog.log,
   })
 
   return {
     kind: 'postgres',
     kysely,
+    observeQueries: queryLog.observe,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    ping: (timeoutMs) => pingPool(pool, timeoutMs),
     /**
      * The rows travel as column arrays through `unnest` and are inserted with ON CONFLICT DO NOTHING:
      * one round trip when every key is new. Otherwise a second statement reads the stored values of
@@ -118,10 +140,58 @@ export function openPostgres(url: string): Db {
       }
       return { inserted, unchanged: rows.length - inserted - conflicts.length, conflicts }
     },
+    async lockIdentity(trx, mode) {
+      // One advisory lock key for asset identity; released when the transaction ends.
+      if (mode === 'exclusive') await sql`SELECT pg_advisory_xact_lock(${IDENTITY_LOCK})`.execute(trx)
+      else await sql`SELECT pg_advisory_xact_lock_shared(${IDENTITY_LOCK})`.execute(trx)
+    },
     async close() {
       await kysely.destroy()
       // Kysely ends the pool only once it has used it.
       if (!pool.ended) await pool.end()
     },
   }
+}
+
+/**
+ * `select 1` on a client of the pool within `timeoutMs`. A client that does not answer in time is
+ * destroyed rather than returned: a hung connection must not be handed to the next query.
+ */
+function pingPool(pool: pg.Pool, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false
+    let client: pg.PoolClient | undefined
+    const release = (error?: Error) => {
+      const c = client
+      client = undefined
+      c?.release(error)
+    }
+    const settle = (error?: unknown) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      if (error === undefined) resolve()
+      else reject(error instanceof Error ? error : new Error('the database did not answer', { cause: error }))
+    }
+    const timer = setTimeout(() => {
+      release(new Error('health probe timed out'))
+      settle(new Error(`the database did not answer within ${timeoutMs} ms`))
+    }, timeoutMs)
+    pool.connect().then(
+      async (connected) => {
+        // Connected only after the timeout: a healthy client, back to the pool.
+        if (settled) return connected.release()
+        client = connected
+        try {
+          await connected.query('select 1')
+          release()
+          settle()
+        } catch (error) {
+          release(error instanceof Error ? error : new Error('health probe failed'))
+          settle(error)
+        }
+      },
+      (error: unknown) => settle(error),
+    )
+  })
 }

@@ -16,6 +16,7 @@ export const RECORD_COLUMNS = [
   'run_id',
   'raw_batch_id',
   'loaded_at',
+  'source_asset_id',
 ] as const
 
 export const VALUE_COLUMNS = RECORD_COLUMNS.slice(3, 11)
@@ -29,6 +30,7 @@ export const RECORD_FIELDS = [
   'runId',
   'rawBatchId',
   'loadedAt',
+  'sourceAssetId',
 ] as const satisfies readonly (keyof NewRecord)[]
 
 export function recordParams(r: NewRecord): (string | number | null)[] {

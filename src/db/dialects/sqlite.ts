@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import {
@@ -16,6 +16,7 @@ import {
 import { sameMarketValues, type MarketValues, type NewRecord } from '../../domain/record.js'
 import type { Db, RecordWriteOutcome } from '../database.js'
 import type { Database } from '../schema.js'
+import { createQueryLog } from './query-log.js'
 import {
   RECORD_COLUMNS,
   RECORD_FIELDS,
@@ -39,9 +40,11 @@ export function openSqlite(path: string): Db {
   raw.pragma('cache_size = -32768')
   // Checkpoint the WAL every ~40 MiB rather than 4: a page rewritten by many batch commits is copied once.
   raw.pragma('wal_autocheckpoint = 10000')
+  const queryLog = createQueryLog()
   const kysely = new Kysely<Database>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }),
     plugins: [new CamelCasePlugin()],
+    log: queryLog.log,
   })
 
   // Prepared on first use: the table exists only once migrations have run.
@@ -51,6 +54,7 @@ export function openSqlite(path: string): Db {
     kind: 'sqlite',
     kysely,
     writeRecords(_trx, rows) {
+      const startedMs = performance.now()
       let inserted = 0
       let unchanged = 0
       const conflicts: { index: number; existing: MarketValues }[] = []
@@ -66,8 +70,20 @@ export function openSqlite(path: string): Db {
         if (existing && !sameMarketValues(existing, row)) conflicts.push({ index, existing })
         else unchanged++
       })
+      // The batch's prepared statements bypass Kysely's log: reported as one insert.
+      queryLog.report({ query: WRITE_RECORDS, durationMs: performance.now() - startedMs, failed: false })
       return Promise.resolve<RecordWriteOutcome>({ inserted, unchanged, conflicts })
     },
+    // Every write transaction begins IMMEDIATE: it already holds the database's one write lock.
+    lockIdentity: () => Promise.resolve(),
+    observeQueries: queryLog.observe,
+    ping: () =>
+      Promise.resolve().then(() => {
+        // The open handle keeps working on a file that was deleted or made unreadable, while every
+        // write would be lost: look at the file itself too.
+        if (path !== ':memory:') accessSync(path, fsConstants.R_OK | fsConstants.W_OK)
+        raw.prepare('select 1').get()
+      }),
     async close() {
       await kysely.destroy()
       // Kysely closes the handle only once it has used it.
@@ -75,6 +91,8 @@ export function openSqlite(path: string): Db {
     },
   }
 }
+
+const WRITE_RECORDS = CompiledQuery.raw('INSERT INTO records')
 
 function prepareRecordStatements(raw: SqliteDatabase.Database) {
   return {

@@ -1,7 +1,11 @@
 import type { Config } from '../../config.js'
 import type { Logger } from '../../logger.js'
-import { createOutboundLimiter, type OutboundLimiter } from '../http/outbound-limiter.js'
-import { createUpstreamClient, type UpstreamClient } from '../http/upstream-client.js'
+import { createOutboundLimiter } from '../http/outbound-limiter.js'
+import {
+  createUpstreamClient,
+  type UpstreamClient,
+  type UpstreamClientDeps,
+} from '../http/upstream-client.js'
 
 /**
  * CoinGecko's key header follows the plan: `x-cg-demo-api-key` on api.coingecko.com,
@@ -19,14 +23,15 @@ export function createCoinGeckoClient(
   config: Config['sources']['coingecko'],
   http: Config['upstream'],
   log: Logger,
-  limiter: OutboundLimiter = createOutboundLimiter('coingecko', config.rateLimit),
+  { limiter, metrics }: UpstreamClientDeps = {},
 ): UpstreamClient {
   return createUpstreamClient({
     source: 'coingecko',
     baseUrl: config.baseUrl,
     authHeaders: coinGeckoAuthHeaders(config),
     http,
-    limiter,
+    limiter: limiter ?? createOutboundLimiter('coingecko', config.rateLimit),
     log,
+    metrics,
   })
 }

@@ -1,22 +1,33 @@
 import type { Config } from '../../config.js'
 import type { Logger } from '../../logger.js'
-import type { OutboundLimiter } from '../http/outbound-limiter.js'
+import type { UpstreamClientDeps } from '../http/upstream-client.js'
 import { readStoredJson } from '../payload-schema.js'
 import type { Source } from '../source.js'
 import { createCoinGeckoClient } from './coingecko-client.js'
+import { normalizeCoinGeckoCoinsList } from './coingecko-coins-list.js'
 import { normalizeCoinGeckoMarkets } from './coingecko-normalize.js'
 import { coinGeckoMarketsStream } from './coingecko-streams.js'
 
 /** CoinGecko `/coins/markets` in USD: one stream, one batch per page. */
-export function createCoinGeckoSource(config: Config, log: Logger, limiter?: OutboundLimiter): Source {
+export function createCoinGeckoSource(config: Config, log: Logger, deps: UpstreamClientDeps = {}): Source {
   const settings = config.sources.coingecko
-  const client = createCoinGeckoClient(settings, config.upstream, log, limiter)
+  const client = createCoinGeckoClient(settings, config.upstream, log, deps)
   return {
     name: 'coingecko',
     conflictCode: 'RECORD_CONFLICT',
     streams: () => Promise.resolve([coinGeckoMarketsStream(client, settings)]),
     transform: (_stream, batch) =>
       normalizeCoinGeckoMarkets(batch.parsed ?? readStoredJson(batch.payload), settings.fieldAliases),
+    identity: {
+      async fetchAllContracts({ signal, log: callLog }) {
+        const response = await client.getJson(
+          '/coins/list',
+          { include_platform: 'true' },
+          { signal, log: callLog },
+        )
+        return normalizeCoinGeckoCoinsList(response.json)
+      },
+    },
     close: () => client.close(),
   }
 }

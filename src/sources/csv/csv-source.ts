@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { glob, isDynamicPattern } from 'tinyglobby'
 import type { Config } from '../../config.js'
@@ -14,11 +15,21 @@ export function createCsvSource(config: Config['sources']['csv']): Source {
     conflictCode: 'CSV_CONFLICTING_DUPLICATE',
     async streams(options: StreamOptions): Promise<Stream[]> {
       const files = await expandPaths(options.files ?? config.paths)
-      return files.map((file) => ({
-        name: file,
-        extract: (cursor, { signal }) =>
-          readCsvBatches(file, parseCsvCursor(cursor), config.batchRows, signal),
-      }))
+      return Promise.all(
+        files.map(async (file) => {
+          // Missing files are reported by the import itself.
+          const size = (await stat(file).catch(() => undefined))?.size
+          return {
+            name: file,
+            extract: (cursor, { signal }) =>
+              readCsvBatches(file, parseCsvCursor(cursor), config.batchRows, signal),
+            fractionDone: (cursor) => {
+              const offset = parseCsvCursor(cursor)?.byteOffset
+              return size && offset !== undefined ? Math.min(offset / size, 1) : undefined
+            },
+          } satisfies Stream
+        }),
+      )
     },
     transform(_stream: string, batch: RawPayload & { parsed?: unknown }): TransformResult {
       const meta = batch.meta as unknown as CsvBatchMeta

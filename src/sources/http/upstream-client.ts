@@ -3,6 +3,7 @@ import { Agent, errors as undiciErrors, request } from 'undici'
 import type { Config } from '../../config.js'
 import { SourceHttpError, type SourceHttpCode } from '../../errors.js'
 import type { Logger } from '../../logger.js'
+import type { Metrics, UpstreamStatus } from '../../metrics/metrics.js'
 import type { OutboundLimiter } from './outbound-limiter.js'
 import { backoffMs, parseRetryAfter } from './retry-after.js'
 import { parseUpstreamErrorBody } from './upstream-error-body.js'
@@ -26,6 +27,12 @@ export interface UpstreamClient {
   close(): Promise<void>
 }
 
+/** What a source may hand its client: a shared limiter (else its own), and where to count calls. */
+export interface UpstreamClientDeps {
+  readonly limiter?: OutboundLimiter
+  readonly metrics?: Metrics
+}
+
 export interface UpstreamClientOptions {
   readonly source: string
   readonly baseUrl: string
@@ -34,6 +41,8 @@ export interface UpstreamClientOptions {
   readonly http: Config['upstream']
   readonly limiter: OutboundLimiter
   readonly log: Logger
+  /** Where every attempt, retry and rate-limit wait is counted, whoever makes the call. */
+  readonly metrics?: Metrics
   readonly random?: () => number
 }
 
@@ -45,7 +54,7 @@ const USER_AGENT = 'coinpipe/0.1 (+https://github.com/coinpipe)'
  * bodies, `Retry-After` honoured within a total wait budget, and 401/402/403 final at once.
  */
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
-  const { source, http, limiter, log } = options
+  const { source, http, limiter, log, metrics } = options
   const agent = new Agent({
     connect: { timeout: http.connectTimeoutMs },
     headersTimeout: http.readTimeoutMs,
@@ -109,10 +118,15 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       let waitedMs = 0
       for (let attempts = 1; ; attempts++) {
         const pacedMs = await limiter.acquire(signal)
+        metrics?.observeRateLimitWait(source, pacedMs / 1000)
         if (pacedMs > 0) callLog.debug({ path, waitedMs: pacedMs }, 'waited for the outbound rate limit')
+        const startedMs = performance.now()
         try {
-          return await attempt(url, signal, attempts)
+          const response = await attempt(url, signal, attempts)
+          metrics?.observeUpstreamCall(source, response.status, (performance.now() - startedMs) / 1000)
+          return response
         } catch (error) {
+          metrics?.observeUpstreamCall(source, statusOf(error), (performance.now() - startedMs) / 1000)
           if (!(error instanceof SourceHttpError) || !error.retryable) throw error
           if (attempts > http.maxRetries) throw error
           const delayMs =
@@ -130,6 +144,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
             { path, status: error.details.status, errorCode: error.code, attempt: attempts, delayMs },
             'upstream call failed; retrying',
           )
+          metrics?.countUpstreamRetry(source, error.code.replace(/^SOURCE_/, '').toLowerCase())
           waitedMs += delayMs
           await sleep(delayMs, undefined, { signal })
         }
@@ -146,6 +161,12 @@ function codeForStatus(status: number): SourceHttpCode {
   if (status === 408) return 'SOURCE_TIMEOUT'
   if (status >= 500) return 'SOURCE_UNAVAILABLE'
   return 'SOURCE_REQUEST_REJECTED'
+}
+
+/** An attempt's outcome as a bounded metric label: the HTTP status, else timeout or error. */
+function statusOf(error: unknown): UpstreamStatus {
+  if (!(error instanceof SourceHttpError)) return 'error'
+  return error.details.status ?? (error.code === 'SOURCE_TIMEOUT' ? 'timeout' : 'error')
 }
 
 function withRetryAfter(ms: number | undefined): { retryAfterMs?: number } {

@@ -1,0 +1,110 @@
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config, TrustProxy } from '../config.js'
+import { AppError } from '../errors.js'
+import { registerRequestLimits } from './request-limits.js'
+
+/** Routes monitoring polls: never throttled, so a busy API still reports its health. */
+const RATE_LIMIT_EXEMPT: ReadonlySet<string> = new Set(['/health', '/metrics'])
+
+/** Too many requests from one key or address in the current window. */
+export class RateLimitedError extends AppError {
+  readonly code = 'RATE_LIMITED'
+  constructor(retryAfterSeconds: number, max: number) {
+    super(`more than ${max} requests in the current window; retry in ${retryAfterSeconds} s`, {
+      context: { retryAfterSeconds, max },
+    })
+    this.retryable = true
+  }
+}
+
+/**
+ * The Content-Security-Policy of every response: only this origin's scripts (plus the inline ones
+ * whose `'sha256-…'` hashes a page passes), no framing, no plugins. No `upgrade-insecure-requests`:
+ * coinpipe often serves plain HTTP on a LAN, where upgraded fetches would fail.
+ */
+export function contentSecurityPolicy(scriptHashes: readonly string[] = []) {
+  return {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      baseUri: ["'self'"],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'", 'data:'],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      imgSrc: ["'self'", 'data:'],
+      objectSrc: ["'none'"],
+      scriptSrc: ["'self'", ...scriptHashes],
+      scriptSrcAttr: ["'none'"],
+      // Swagger UI sets style attributes; styles cannot run code.
+      styleSrc: ["'self'", "'unsafe-inline'"],
+    },
+  }
+}
+
+/**
+ * Security headers (helmet), CORS when configured, the inbound rate limit, then the request limits,
+ * as hooks in that order: even a refused request gets the headers, and a request
+ * is counted before any key check, so guessing keys is throttled too. Register before any route.
+ */
+export async function registerSecurity(
+  app: FastifyInstance,
+  http: Config['http'],
+  identifyKey: (request: FastifyRequest) => string | undefined,
+): Promise<void> {
+  await app.register(helmet, {
+    contentSecurityPolicy: contentSecurityPolicy(),
+    // Browsers ignore HSTS over plain HTTP; behind TLS it covers this host only.
+    strictTransportSecurity: { maxAge: 15_552_000, includeSubDomains: false },
+    xFrameOptions: { action: 'deny' },
+  })
+
+  if (http.corsOrigins) {
+    await app.register(cors, {
+      origin: http.corsOrigins[0] === '*' ? '*' : [...http.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id'],
+      exposedHeaders: [
+        'location',
+        'retry-after',
+        'x-request-id',
+        'x-ratelimit-limit',
+        'x-ratelimit-remaining',
+        'x-ratelimit-reset',
+      ],
+      maxAge: 600,
+    })
+  }
+
+  if (http.rateLimit) {
+    await app.register(rateLimit, { global: false })
+    app.addHook(
+      'onRequest',
+      app.rateLimit({
+        max: http.rateLimit.points,
+        timeWindow: http.rateLimit.windowMs,
+        // The matched route, so `/health?x` and `/%68ealth` are exempt too, and an unknown path is not.
+        allowList: (request) => RATE_LIMIT_EXEMPT.has(request.routeOptions.url ?? ''),
+        keyGenerator: (request) => {
+          const key = identifyKey(request)
+          return key === undefined ? `ip:${rateLimit.normalizeIP(request.ip)}` : `key:${key}`
+        },
+        errorResponseBuilder: (_request, context) =>
+          new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max),
+      }),
+    )
+  }
+
+  registerRequestLimits(app)
+}
+
+/** TRUST_PROXY as Fastify's `trustProxy`; a hop count as the function proxy-addr would build from it. */
+export function trustProxyOption(
+  value: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value
+  return typeof value === 'boolean' ? value : [...value]
+}

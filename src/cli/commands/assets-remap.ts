@@ -1,0 +1,67 @@
+import { identitySettingsOf, nowIso } from '../../pipeline/pipeline-context.js'
+import { remapAssets, type RemapOutcome } from '../../identity/remap-assets.js'
+import { openCliContext } from '../cli-context.js'
+import { EXIT } from '../exit-codes.js'
+
+/**
+ * `coinpipe assets remap`: re-resolves every source asset from all the evidence (overrides,
+ * contracts, names, prices), merges or splits assets, moves their records and writes an audit row
+ * per moved alias. `--dry-run` shows what would move and changes nothing.
+ */
+export async function assetsRemapCommand(options: { dryRun: boolean; json: boolean }): Promise<number> {
+  const { pipeline, close } = await openCliContext()
+  try {
+    const outcome = await remapAssets(pipeline.db, identitySettingsOf(pipeline), {
+      trigger: 'cli',
+      now: nowIso(pipeline),
+      dryRun: options.dryRun,
+    })
+    console.log(options.json ? JSON.stringify(toJson(outcome), null, 2) : describe(outcome))
+    return EXIT.OK
+  } finally {
+    await close()
+  }
+}
+
+function describe(o: RemapOutcome): string {
+  const lines = [
+    `${o.dryRun ? 'dry run, nothing changed: ' : ''}${o.moves.length} alias(es) moved, ${o.recordsMoved} record(s) with them; ${o.aliasesCreated} alias(es) created, ${o.assetsCreated.length} asset(s) created, ${o.assetsRemoved.length} removed; ${o.conflicts} conflict(s) reported`,
+  ]
+  for (const m of o.moves)
+    lines.push(
+      `  ${m.source} ${m.sourceAssetId}: ${m.fromAssetId} → ${m.toAssetId} (${m.method}, ${m.confidence}), ${m.recordsMoved} record(s)`,
+    )
+  if (o.duplicatesDropped > 0)
+    lines.push(`  ${o.duplicatesDropped} identical record(s) met at their new asset: one copy kept`)
+  if (o.recordsSetAside > 0)
+    lines.push(
+      `  ${o.recordsSetAside} record(s) met a different record at their new asset: kept as IDENTITY_REMAP_CONFLICT rejections`,
+    )
+  if (!o.dryRun && o.moves.length > 0) lines.push(`audit trail: remap ${o.remapId} in asset_remaps`)
+  if (o.conflicts > 0) lines.push('conflicts: GET /api/v1/assets/conflicts')
+  return lines.join('\n')
+}
+
+function toJson(o: RemapOutcome) {
+  return {
+    remap_id: o.remapId,
+    dry_run: o.dryRun,
+    aliases_created: o.aliasesCreated,
+    aliases_updated: o.aliasesUpdated,
+    assets_created: o.assetsCreated,
+    assets_removed: o.assetsRemoved,
+    records_moved: o.recordsMoved,
+    duplicates_dropped: o.duplicatesDropped,
+    records_set_aside: o.recordsSetAside,
+    conflicts: o.conflicts,
+    moves: o.moves.map((m) => ({
+      source: m.source,
+      source_asset_id: m.sourceAssetId,
+      from_asset_id: m.fromAssetId,
+      to_asset_id: m.toAssetId,
+      method: m.method,
+      confidence: m.confidence,
+      records_moved: m.recordsMoved,
+    })),
+  }
+}

@@ -1,0 +1,140 @@
+import { EXIT_CODE_MEANINGS } from './exit-codes.js'
+
+/** The text `--help` shows after each command's options: examples, the environment that matters, exit codes. */
+
+function section(title: string, rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([left]) => left.length))
+  return [`${title}:`, ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`)].join('\n')
+}
+
+const EXIT_CODES = section(
+  'Exit codes',
+  Object.entries(EXIT_CODE_MEANINGS).map(([code, meaning]) => [code, meaning] as const),
+)
+
+const DATABASE_URL = [
+  'DATABASE_URL',
+  'sqlite:<path> (default sqlite:data/coinpipe.db), sqlite::memory: or postgres://user:password@host:5432/db',
+] as const
+const LOG_LEVEL = ['LOG_LEVEL', 'fatal, error, warn, info (default), debug, trace or silent'] as const
+const SOURCES = ['SOURCES', 'enabled sources (default coingecko,coinpaprika,csv)'] as const
+const CSV = ['CSV_PATHS', 'CSV files or globs the csv source imports (default the bundled sample)'] as const
+const KEYS = [
+  'COINGECKO_API_KEY, COINPAPRIKA_API_KEY',
+  'upstream keys (optional; never logged or stored)',
+] as const
+
+export const PROGRAM_HELP = `
+Examples:
+  $ coinpipe serve                              API, docs and dashboard on http://127.0.0.1:8080
+  $ coinpipe etl run                            run every enabled source now
+  $ coinpipe etl run --file prices.csv --json   import one CSV file, print a JSON summary
+  $ DATABASE_URL=postgres://app@db:5432/coinpipe coinpipe migrate
+
+${section('Environment (also read from ./.env; the full list is in README.md and .env.example)', [
+  DATABASE_URL,
+  ['HOST, PORT', 'where serve listens (default 127.0.0.1, 8080)'],
+  SOURCES,
+  CSV,
+  KEYS,
+  ['ETL_SCHEDULE', 'cron for scheduled runs, or off (default */10 * * * *)'],
+  ['API_KEYS', 'comma-separated keys for write requests'],
+  LOG_LEVEL,
+])}
+
+${EXIT_CODES}
+`
+
+export const SERVE_HELP = `
+Logs are JSON lines on stdout (pretty on a terminal). SIGTERM or SIGINT (Ctrl-C) stops taking
+requests and schedules, lets the batch in flight commit (its run ends partial, RUN_CANCELLED) and
+closes the database; the next run resumes from the checkpoint. GET /health answers 503 while the
+database is unreachable, and the server recovers by itself when it is back.
+
+Examples:
+  $ coinpipe serve
+  $ PORT=9000 ETL_SCHEDULE=off coinpipe serve
+  $ DATABASE_URL=postgres://app:secret@db:5432/coinpipe API_KEYS=$(cat key.txt) coinpipe serve
+
+${section('Environment', [
+  DATABASE_URL,
+  ['HOST, PORT', 'where the API listens (default 127.0.0.1, 8080)'],
+  SOURCES,
+  ['ETL_SCHEDULE, ETL_SCHEDULE_<SOURCE>', 'cron, or off (default */10 * * * *)'],
+  ['ETL_RUN_ON_START', 'run every enabled source once at start (default true)'],
+  ['API_KEYS', 'comma-separated keys (16+ characters) for writes'],
+  ['API_READ_KEYS_REQUIRED', 'require a key for reads too (default false)'],
+  KEYS,
+  LOG_LEVEL,
+])}
+`
+
+export const MIGRATE_HELP = `
+Examples:
+  $ coinpipe migrate
+  $ DATABASE_URL=postgres://app@db:5432/coinpipe coinpipe migrate
+
+${section('Environment', [DATABASE_URL])}
+`
+
+export const WORKER_HELP = `
+Not available in this build: \`coinpipe serve\` runs the ETL in-process.
+
+${section('Environment', [['REDIS_URL', 'the queue (redis:// or rediss://)'], DATABASE_URL])}
+`
+
+export const ETL_HELP = `
+Examples:
+  $ coinpipe etl run --source coingecko
+  $ coinpipe etl replay --failed
+  $ coinpipe etl reset --source csv --stream prices.csv
+`
+
+export const ETL_RUN_HELP = `
+On a terminal a progress line on stderr shows rows, rows/s, batches and rejections per source;
+a summary table follows on stdout (JSON with --json, and no progress line). Ctrl-C stops after the
+batch in flight has committed: the run ends partial (RUN_CANCELLED) and the next run resumes there;
+press it again to quit at once. Exits 0 when every run succeeded or was partial, 1 when one failed.
+
+Examples:
+  $ coinpipe etl run                                  every enabled source
+  $ coinpipe etl run -s coingecko -s coinpaprika      two live sources
+  $ coinpipe etl run --file prices.csv --file more.csv
+  $ coinpipe etl run --source csv --json | jq '.runs[] | {source, status, loaded}'
+
+${section('Environment', [
+  DATABASE_URL,
+  SOURCES,
+  CSV,
+  ['CSV_BATCH_ROWS', 'rows per batch, one transaction each (default 5000)'],
+  KEYS,
+  ['COINGECKO_BASE_URL, COINPAPRIKA_BASE_URL', 'upstream hosts (a local fake server, say)'],
+  LOG_LEVEL,
+])}
+
+${EXIT_CODES}
+`
+
+export const ETL_REPLAY_HELP = `
+Re-runs transform and load over raw payloads already stored, after a fix (a release, or a
+*_FIELD_ALIASES setting for a renamed field). Each replay is a run of its own (trigger replay).
+
+Examples:
+  $ coinpipe etl replay --failed
+  $ coinpipe etl replay --batch 42 --batch 43 --json
+
+${section('Environment', [
+  DATABASE_URL,
+  ['COINGECKO_FIELD_ALIASES, COINPAPRIKA_FIELD_ALIASES', 'upstream_field=declared_field,…'],
+])}
+`
+
+export const ETL_RESET_HELP = `
+Examples:
+  $ coinpipe etl reset --source coingecko                      every stream of coingecko
+  $ coinpipe etl reset --source csv --stream data/prices.csv   one CSV file, read again from the top
+
+Records already loaded stay; reading the same rows again finds them unchanged.
+
+${section('Environment', [DATABASE_URL])}
+`
