@@ -16,6 +16,9 @@ async function coinpipeApp(url: string): Promise<FastifyInstance> {
     LOG_LEVEL: 'warn',
     ETL_RUN_ON_START: 'false',
     ETL_SCHEDULE: 'off',
+    // One client at full speed: the limiter still runs on every request (its cost is measured),
+    // with a ceiling this load never reaches.
+    API_RATE_LIMIT: '100000000/1min',
   })
   const db = openDatabase(config.database)
   const log = createLogger(config.logLevel, { pretty: false, fd: 2 })

@@ -15,19 +15,25 @@ export function idCursorBefore(cursor: string | undefined): number | undefined {
 }
 
 /**
- * For lists newest first by id, read with `limit + 1` rows: the page of `limit` rows, and the
- * cursor to the next page when there is one.
+ * For lists keyed by id, read with `limit + 1` rows: the page of `limit` rows, and the cursor to the
+ * next page when there is one.
  */
-export function pageNewestFirst<T extends { readonly id: number }>(
+export function pageById<T extends { readonly id: string | number }>(
   rows: readonly T[],
   limit: number,
+  order: 'asc' | 'desc',
 ): { readonly rows: readonly T[]; readonly page: { limit: number; next_cursor: string | null } } {
   const page = rows.slice(0, limit)
   const last = page.at(-1)
   return {
     rows: page,
-    page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], 'desc') : null },
+    page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], order) : null },
   }
+}
+
+/** `pageById` for lists newest first. */
+export function pageNewestFirst<T extends { readonly id: number }>(rows: readonly T[], limit: number) {
+  return pageById(rows, limit, 'desc')
 }
 
 /** What each position of a cursor holds: an ISO 8601 UTC time as we print it, a row id, or a text key (an asset id). */

@@ -17,7 +17,7 @@ import type { ConflictReason } from '../../identity/resolve-identities.js'
 import { nowIso } from '../../pipeline/pipeline-context.js'
 import type { ApiDeps } from '../build-app.js'
 import { responseMeta } from '../meta.js'
-import { decodeCursor, encodeCursor } from '../page-cursor.js'
+import { decodeCursor, pageById } from '../page-cursor.js'
 import {
   CursorParam,
   LimitParam,
@@ -168,7 +168,7 @@ export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           afterId: cursor === undefined ? undefined : decodeCursor(cursor, 'asc', ['key'] as const)[0],
           limit: limit + 1,
         })
-        const { rows: page, page: pageInfo } = pageAscending(rows, limit)
+        const { rows: page, page: pageInfo } = pageById(rows, limit, 'asc')
         // One query for the aliases of the whole page.
         const aliases = groupByAsset(
           await listAliasesOfAssets(
@@ -207,7 +207,7 @@ export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           afterId: cursor === undefined ? undefined : decodeCursor(cursor, 'asc', ['id'] as const)[0],
           limit: limit + 1,
         })
-        const { rows: page, page: pageInfo } = pageAscending(rows, limit)
+        const { rows: page, page: pageInfo } = pageById(rows, limit, 'asc')
         return { data: page.map(toConflictItem), page: pageInfo, meta: responseMeta(reply) }
       },
     )
@@ -259,19 +259,6 @@ export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         }
       },
     )
-  }
-}
-
-/** For lists by ascending id read with `limit + 1` rows: the page, and the cursor past its last row. */
-function pageAscending<T extends { readonly id: string | number }>(
-  rows: readonly T[],
-  limit: number,
-): { readonly rows: readonly T[]; readonly page: { limit: number; next_cursor: string | null } } {
-  const page = rows.slice(0, limit)
-  const last = page.at(-1)
-  return {
-    rows: page,
-    page: { limit, next_cursor: rows.length > limit && last ? encodeCursor([last.id], 'asc') : null },
   }
 }
 

@@ -1,7 +1,9 @@
-import type { Kysely, Selectable } from 'kysely'
+import type { Insertable, Kysely, Selectable } from 'kysely'
 import type {
   AliasMethod,
   AssetAliasTable,
+  AssetConflictTable,
+  AssetRemapTable,
   Database,
   NewRejection,
   RecordRow,
@@ -158,14 +160,7 @@ export function listAliases(db: Kysely<Database>): Promise<AliasRow[]> {
 
 export async function insertAliases(
   db: Kysely<Database>,
-  rows: readonly {
-    source: string
-    sourceAssetId: string
-    assetId: string
-    method: AliasMethod
-    confidence: number
-    createdAt: string
-  }[],
+  rows: readonly Insertable<AssetAliasTable>[],
 ): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) {
     await db
@@ -309,17 +304,7 @@ export async function insertRejectionRows(
  */
 export async function syncConflicts(
   db: Kysely<Database>,
-  rows: readonly {
-    source: string
-    sourceAssetId: string
-    symbol: string
-    name: string | null
-    assetId: string
-    reason: string
-    detail: string
-    candidates: string
-    detectedAt: string
-  }[],
+  rows: readonly Insertable<AssetConflictTable>[],
 ): Promise<void> {
   const keyOf = (c: { source: string; sourceAssetId: string; reason: string }) =>
     `${c.source}\u0000${c.sourceAssetId}\u0000${c.reason}`
@@ -369,18 +354,7 @@ export async function syncConflicts(
 
 export async function insertRemaps(
   db: Kysely<Database>,
-  rows: readonly {
-    remapId: string
-    trigger: string
-    source: string
-    sourceAssetId: string
-    fromAssetId: string | null
-    toAssetId: string
-    method: AliasMethod
-    confidence: number
-    recordsMoved: number
-    createdAt: string
-  }[],
+  rows: readonly Insertable<AssetRemapTable>[],
 ): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) {
     await db
