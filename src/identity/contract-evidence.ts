@@ -26,8 +26,9 @@ export interface ContractRefresh {
  * After a run, spends a little upstream quota on contract addresses, the strongest automatic
  * evidence: a source that lists every coin's contracts in one call (CoinGecko) is asked at most once
  * per `coinsListMaxAgeMs`; a source that answers per coin (CoinPaprika) is asked only about its
- * assets that are still unresolved (no CoinGecko counterpart, or joined on price alone), never twice,
- * at most `contractLookupsPerRun` per run, best-ranked first. New contracts re-resolve identity.
+ * candidates that stay unresolved (joined on price alone, or without a CoinGecko counterpart while
+ * CoinGecko lists a coin of the same symbol), never twice, at most `contractLookupsPerRun` per run,
+ * best-ranked first. New contracts re-resolve identity.
  * An upstream failure here is logged and ends the lookups; it never fails the run.
  */
 export async function refreshContractEvidence(
@@ -116,13 +117,17 @@ async function unresolvedCandidates(ctx: PipelineContext, source: string, settin
   const others = settings.resolve.catalogSources.filter((s) => s !== source)
   // Nothing to match contracts against until another catalog has been read.
   if (!evidence.some((e) => others.includes(e.source))) return []
+  // Symbols the other catalogs carry: a coin no other catalog shares a symbol with has nothing a
+  // contract could join it to, so it is not worth a call.
+  const otherSymbols = new Set(evidence.filter((e) => others.includes(e.source)).map((e) => e.symbol))
   const unresolved = evidence
     .filter((e) => e.source === source && Number(e.active) === 1 && e.rank !== null)
     .filter((e) => {
       const alias = aliasOf.get(e.sourceAssetId)
       if (!alias) return false
+      if (alias.method === 'symbol_price') return true
       const joined = catalogOf.get(alias.assetId) ?? new Set()
-      return alias.method === 'symbol_price' || !others.some((s) => joined.has(s))
+      return !others.some((s) => joined.has(s)) && otherSymbols.has(e.symbol)
     })
     .sort((a, b) => Number(a.rank) - Number(b.rank) || (a.sourceAssetId < b.sourceAssetId ? -1 : 1))
   const done = await findFetchedKeys(

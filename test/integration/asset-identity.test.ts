@@ -158,9 +158,11 @@ describe.each(DIALECTS)('asset identity across sources, on %s', (dialect) => {
     )
     const looked = lookups.map((r) => r.path.slice('/coins/'.length))
     expect(new Set(looked).size).toBe(looked.length)
-    // Only CoinPaprika coins without a CoinGecko counterpart, or joined on price alone, are asked about.
-    expect(looked).toContain('hex-hex')
+    // Only candidates a contract could decide: joined on price alone, or unjoined while CoinGecko
+    // lists the same symbol. HEX (no CoinGecko coin of that symbol) is not worth a call.
     expect(looked).toContain('usdc-usd-coin')
+    expect(looked).toContain('atom-cosmos')
+    expect(looked).not.toContain('hex-hex')
     expect(looked).not.toContain('btc-bitcoin')
     expect(looked).not.toContain('bcc-bitconnect')
     // USDC ("USDC" vs "USD Coin") first joined on price; its contract confirmed it.
