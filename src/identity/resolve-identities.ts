@@ -1,90 +1,38 @@
-import type { AliasMethod } from '../db/schema.js'
+import type {
+  SourceAssetEvidence,
+  AssetOverride,
+  ResolveOptions,
+  Assignment,
+  ResolvedAsset,
+  ConflictReason,
+  IdentityConflict,
+  Resolution,
+} from './identity-evidence.js'
+import {
+  addPartner,
+  Clusters,
+  compare,
+  describe,
+  groupBy,
+  priceDifferencePct,
+  round,
+  type Level,
+  type Node,
+} from './identity-clusters.js'
 import { normalizeName, slugify, sourceAssetKey } from './identity-keys.js'
 
-/** What coinpipe knows about one source's asset: its latest observation and its contracts. */
-export interface SourceAssetEvidence {
-  readonly source: string
-  readonly sourceAssetId: string
-  /** Upper-case. */
-  readonly symbol: string
-  readonly name: string | null
-  readonly rank: number | null
-  readonly marketCapUsd: number | null
-  readonly priceUsd: number | null
-  readonly observedAt: string | null
-  readonly active: boolean
-  /** Platform (CoinGecko's platform ids) and address (EVM lower-cased). */
-  readonly contracts: readonly { readonly platform: string; readonly address: string }[]
-}
-
-export interface SourceAssetId {
-  readonly source: string
-  readonly sourceAssetId: string
-}
-
-/** A reviewed statement that these source assets are one asset, optionally with its id. */
-export interface AssetOverride {
-  readonly assetId?: string
-  readonly members: readonly SourceAssetId[]
-  readonly why: string
-}
-
-export interface ResolveOptions {
-  /**
-   * Sources that list each asset once under their own id (CoinGecko, CoinPaprika), strongest first.
-   * One asset never holds two of their ids. Other sources (CSV, manual) may alias one asset many times.
-   */
-  readonly catalogSources: readonly string[]
-  /** Two prices agree when they differ by at most this share of the lower one, in percent. */
-  readonly priceTolerancePct: number
-  /** …and were observed at most this far apart. */
-  readonly priceWindowMs: number
-}
-
-export interface Assignment {
-  readonly assetId: string
-  readonly method: AliasMethod
-  readonly confidence: number
-}
-
-export interface ResolvedAsset {
-  readonly id: string
-  readonly symbol: string
-  readonly name: string
-}
-
-export type ConflictReason =
-  | 'AMBIGUOUS_CONTRACT'
-  | 'AMBIGUOUS_NAME'
-  | 'AMBIGUOUS_PRICE'
-  | 'AMBIGUOUS_SYMBOL'
-  | 'INELIGIBLE_CANDIDATE'
-  | 'OVERRIDE_CLASH'
-
-export interface ConflictCandidate extends SourceAssetId {
-  readonly assetId: string
-  readonly symbol: string
-  readonly name: string | null
-  readonly why: string
-}
-
-/** Evidence that pointed more than one way: the source asset was kept apart and is reported. */
-export interface IdentityConflict extends SourceAssetId {
-  readonly symbol: string
-  readonly name: string | null
-  /** Where the source asset landed meanwhile (its own asset unless stronger evidence placed it). */
-  readonly assetId: string
-  readonly reason: ConflictReason
-  readonly detail: string
-  readonly candidates: readonly ConflictCandidate[]
-}
-
-export interface Resolution {
-  /** By `sourceAssetKey`. */
-  readonly assignments: ReadonlyMap<string, Assignment>
-  readonly assets: ReadonlyMap<string, ResolvedAsset>
-  readonly conflicts: readonly IdentityConflict[]
-}
+export type {
+  SourceAssetEvidence,
+  SourceAssetId,
+  AssetOverride,
+  ResolveOptions,
+  Assignment,
+  ResolvedAsset,
+  ConflictReason,
+  ConflictCandidate,
+  IdentityConflict,
+  Resolution,
+} from './identity-evidence.js'
 
 export const METHOD_CONFIDENCE = {
   override: 1,
@@ -94,21 +42,6 @@ export const METHOD_CONFIDENCE = {
   symbol_price: 0.75,
   new: 1,
 } as const
-
-type Level = 'override' | 'contract' | 'symbol_name' | 'symbol_only' | 'symbol_price'
-
-interface Node {
-  readonly evidence: SourceAssetEvidence
-  readonly key: string
-  /** Sort key: source priority, then the source's own id. Independent of input order. */
-  readonly order: string
-  readonly catalog: boolean
-  readonly eligible: boolean
-  /** The weakest evidence on this node's path to its asset's anchor; unset for the anchor itself. */
-  link?: { level: Level; confidence: number }
-  /** Named in a reviewed override. */
-  overridden?: boolean
-}
 
 interface ClusterConflict {
   readonly node: Node
@@ -442,127 +375,4 @@ export function resolveIdentities(
       return members.get(root)![0]!
     }
   }
-}
-
-/** Union-find over nodes that keeps, per cluster, which catalog sources it already holds. */
-class Clusters {
-  private readonly parent = new Map<Node, Node>()
-  private readonly sources = new Map<Node, Set<string>>()
-  private readonly members = new Map<Node, Node[]>()
-
-  constructor(nodes: readonly Node[]) {
-    for (const node of nodes) {
-      this.parent.set(node, node)
-      this.sources.set(node, new Set(node.catalog ? [node.evidence.source] : []))
-      this.members.set(node, [node])
-    }
-  }
-
-  find(node: Node): Node {
-    let root = node
-    while (this.parent.get(root) !== root) root = this.parent.get(root)!
-    let current = node
-    while (current !== root) {
-      const next = this.parent.get(current)!
-      this.parent.set(current, root)
-      current = next
-    }
-    return root
-  }
-
-  size(node: Node): number {
-    return this.members.get(this.find(node))!.length
-  }
-
-  catalogSources(node: Node): ReadonlySet<string> {
-    return this.sources.get(this.find(node))!
-  }
-
-  compatible(a: Node, b: Node): boolean {
-    const sa = this.catalogSources(a)
-    for (const s of this.catalogSources(b)) if (sa.has(s)) return false
-    return true
-  }
-
-  allCompatible(roots: readonly Node[]): boolean {
-    const seen = new Set<string>()
-    for (const root of roots) {
-      for (const s of this.catalogSources(root)) {
-        if (seen.has(s)) return false
-        seen.add(s)
-      }
-    }
-    return true
-  }
-
-  /** Joins the clusters of `a` and `b` unless that would give one asset two ids of one catalog. */
-  union(a: Node, b: Node, level: Level, confidence: number): boolean {
-    const ra = this.find(a)
-    const rb = this.find(b)
-    if (ra === rb) return true
-    if (!this.compatible(ra, rb)) return false
-    // The root is the cluster's strongest member, so a cluster's root never depends on union order.
-    const [keep, absorb] = compare(ra.order, rb.order) <= 0 ? [ra, rb] : [rb, ra]
-    // Every member of the absorbed side now reaches the anchor through this edge too: its provenance
-    // is the weakest evidence on that path.
-    const absorbed = this.members.get(absorb)!
-    for (const node of absorbed) {
-      if (!node.link || confidence < node.link.confidence) node.link = { level, confidence }
-    }
-    this.parent.set(absorb, keep)
-    for (const s of this.sources.get(absorb)!) this.sources.get(keep)!.add(s)
-    this.members.get(keep)!.push(...absorbed)
-    this.sources.delete(absorb)
-    this.members.delete(absorb)
-    return true
-  }
-}
-
-function priceDifferencePct(
-  a: SourceAssetEvidence,
-  b: SourceAssetEvidence,
-  options: ResolveOptions,
-): number | undefined {
-  const apart = Math.abs(Date.parse(a.observedAt!) - Date.parse(b.observedAt!))
-  if (!(apart <= options.priceWindowMs)) return undefined
-  const low = Math.min(a.priceUsd!, b.priceUsd!)
-  const diffPct = (Math.abs(a.priceUsd! - b.priceUsd!) / low) * 100
-  return diffPct <= options.priceTolerancePct ? diffPct : undefined
-}
-
-function addPartner(
-  partners: Map<Node, Map<Node, { via: Node; other: Node; diffPct: number }>>,
-  root: Node,
-  other: Node,
-  match: { via: Node; other: Node; diffPct: number },
-): void {
-  let found = partners.get(root)
-  if (!found) partners.set(root, (found = new Map<Node, { via: Node; other: Node; diffPct: number }>()))
-  const known = found.get(other)
-  if (!known || match.diffPct < known.diffPct) found.set(other, match)
-}
-
-function groupBy(nodes: readonly Node[], keysOf: (node: Node) => readonly string[]): Map<string, Node[]> {
-  const groups = new Map<string, Node[]>()
-  for (const node of nodes) {
-    for (const key of new Set(keysOf(node))) {
-      const list = groups.get(key)
-      if (list) list.push(node)
-      else groups.set(key, [node])
-    }
-  }
-  return new Map([...groups].sort(([a], [b]) => compare(a, b)))
-}
-
-function describe(node: Node): string {
-  const e = node.evidence
-  return `${e.source} ${e.sourceAssetId} (${e.symbol}${e.name ? `, ${e.name}` : ''})`
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000
 }
