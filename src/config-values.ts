@@ -123,3 +123,11 @@ export function parseApiKeys(value: string): string[] {
   if (keys.some((key) => key.length < 16)) throw new Error('key too short')
   return keys
 }
+
+/** `auto`, or the one character that separates fields (`tab` and `\t` name the tab). */
+export function parseCsvDelimiter(value: string): string {
+  if (value === 'auto') return value
+  const delimiter = value === 'tab' || value === '\\t' ? '\t' : value
+  if ([',', ';', '\t', '|'].includes(delimiter)) return delimiter
+  throw new Error('not a supported delimiter')
+}

@@ -13,6 +13,19 @@ const problemsOf = (env: Record<string, string>): readonly string[] => {
 }
 
 describe('loadConfig', () => {
+  it('detects the CSV dialect per file unless CSV_DELIMITER or CSV_DECIMAL_MARK pins it', () => {
+    expect(loadConfig({}).sources.csv.dialect).toEqual({})
+    expect(loadConfig({ CSV_DELIMITER: 'tab', CSV_DECIMAL_MARK: ',' }).sources.csv.dialect).toEqual({
+      delimiter: '\t',
+      decimalMark: ',',
+    })
+    expect(loadConfig({ CSV_DELIMITER: ';' }).sources.csv.dialect).toEqual({ delimiter: ';' })
+    expect(problemsOf({ CSV_DELIMITER: 'x', CSV_DECIMAL_MARK: ';' })).toEqual([
+      expect.stringContaining('CSV_DELIMITER'),
+      expect.stringContaining('CSV_DECIMAL_MARK'),
+    ])
+  })
+
   it('defaults to SQLite under data/, localhost:8080, every source, a 10-minute schedule and no keys', () => {
     const config = loadConfig({})
     expect(config.database).toMatchObject({ kind: 'sqlite', url: 'sqlite:data/coinpipe.db' })

@@ -17,7 +17,9 @@ import {
   parseCorsOrigins,
   parseFieldAliases,
   parseApiKeys,
+  parseCsvDelimiter,
 } from './config-values.js'
+import type { DecimalMark } from './domain/parse-decimal.js'
 import { ConfigError } from './errors.js'
 
 /** Every source coinpipe knows by name. */
@@ -58,7 +60,12 @@ export interface Config {
   }
   readonly sources: {
     readonly enabled: readonly SourceName[]
-    readonly csv: { readonly paths: readonly string[]; readonly batchRows: number }
+    readonly csv: {
+      readonly paths: readonly string[]
+      readonly batchRows: number
+      /** Pinned by CSV_DELIMITER / CSV_DECIMAL_MARK; what is absent is detected per file. */
+      readonly dialect: { readonly delimiter?: string; readonly decimalMark?: DecimalMark }
+    }
     readonly coingecko: UpstreamConfig & {
       /** Which key header a key goes in; follows the base URL's host unless set. */
       readonly plan: CoingeckoPlan
@@ -177,6 +184,13 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
   )
   const csvPaths = read('CSV_PATHS', SAMPLE_CSV, parseList, 'comma-separated file paths or globs')
   const batchRows = readInt('CSV_BATCH_ROWS', '5000', 1, 1_000_000)
+  const csvDelimiter = read('CSV_DELIMITER', 'auto', parseCsvDelimiter, 'auto, ",", ";", tab or "|"')
+  const csvDecimalMark = read(
+    'CSV_DECIMAL_MARK',
+    'auto',
+    (v) => parseEnum(v, ['auto', '.', ','] as const),
+    'auto, "." or ","',
+  )
   const coingeckoUrl = read(
     'COINGECKO_BASE_URL',
     'https://api.coingecko.com/api/v3',
@@ -292,7 +306,14 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     api: { keys, readKeysRequired },
     sources: {
       enabled,
-      csv: { paths: csvPaths, batchRows },
+      csv: {
+        paths: csvPaths,
+        batchRows,
+        dialect: {
+          ...(csvDelimiter === 'auto' ? {} : { delimiter: csvDelimiter }),
+          ...(csvDecimalMark === 'auto' ? {} : { decimalMark: csvDecimalMark }),
+        },
+      },
       coingecko: {
         baseUrl: coingeckoUrl,
         apiKey: coingeckoKey,

@@ -132,3 +132,33 @@ describe('parseDecimal', () => {
     }
   })
 })
+
+describe('parseDecimal with a decimal comma', () => {
+  it.each([
+    ['0,021669', 0.021669],
+    ['27.915.456,11', 27915456.11],
+    ['1 234,5', 1234.5],
+    ['1\u00a0234,5', 1234.5],
+    ['1\u202f234\u202f567', 1234567],
+    ['-3,5', -3.5],
+    ['$1.234,00', 1234],
+    [',5', 0.5],
+    ['1,5e-7', 1.5e-7],
+    ['307489894', 307489894],
+    ['  12,25  ', 12.25],
+  ])('reads %j as %s', (input, expected) => {
+    expect(parseDecimal(input, ',')).toBe(expected)
+  })
+
+  it.each(['1.5', '1,234.56', '1.23.4', '1.234.56', '12.3456', '1,2,3'])(
+    'rejects %j, which a decimal comma cannot write',
+    (input) => {
+      expect(parseDecimal(input, ',')).toBeUndefined()
+    },
+  )
+
+  it('reads the missing markers as null as well', () => {
+    expect(parseDecimal('N/A', ',')).toBeNull()
+    expect(parseDecimal('', ',')).toBeNull()
+  })
+})

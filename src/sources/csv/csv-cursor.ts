@@ -1,4 +1,5 @@
 import type { StreamCursor } from '../source.js'
+import type { CsvDialect } from './csv-dialect.js'
 
 /**
  * Where a CSV import of one file stands: the bytes and lines consumed so far, the hash of exactly
@@ -9,11 +10,13 @@ export interface CsvCursor {
   readonly line: number
   readonly prefixSha256: string
   readonly columns: readonly string[]
+  /** How the file is written, as detected when its import began; absent in cursors saved before dialects. */
+  readonly dialect?: CsvDialect
 }
 
 export function parseCsvCursor(cursor: StreamCursor | undefined): CsvCursor | undefined {
   if (!cursor) return undefined
-  const { byteOffset, line, prefixSha256, columns } = cursor
+  const { byteOffset, line, prefixSha256, columns, dialect } = cursor
   if (
     typeof byteOffset !== 'number' ||
     typeof line !== 'number' ||
@@ -23,5 +26,15 @@ export function parseCsvCursor(cursor: StreamCursor | undefined): CsvCursor | un
   ) {
     return undefined
   }
-  return { byteOffset, line, prefixSha256, columns }
+  return isDialect(dialect)
+    ? { byteOffset, line, prefixSha256, columns, dialect }
+    : { byteOffset, line, prefixSha256, columns }
+}
+
+function isDialect(value: unknown): value is CsvDialect {
+  if (typeof value !== 'object' || value === null) return false
+  const { delimiter, decimalMark } = value as Record<string, unknown>
+  return (
+    typeof delimiter === 'string' && delimiter.length === 1 && (decimalMark === '.' || decimalMark === ',')
+  )
 }

@@ -1,4 +1,4 @@
-import { parseDecimal } from '../../domain/parse-decimal.js'
+import { parseDecimal, type DecimalMark } from '../../domain/parse-decimal.js'
 import { parseTimestamp } from '../../domain/parse-timestamp.js'
 import type { RowRejection, SourceAssetRef, SourceObservation, TransformResult } from '../source.js'
 import type { CsvField, CsvHeaderMap } from './csv-header.js'
@@ -16,12 +16,16 @@ const OPTIONAL_NUMBERS: readonly CsvField[] = [
 ]
 
 /** Pure: CSV rows → observations, each bad row rejected with its line and reason. */
-export function normalizeCsvRows(rows: readonly CsvRow[], header: CsvHeaderMap): TransformResult {
+export function normalizeCsvRows(
+  rows: readonly CsvRow[],
+  header: CsvHeaderMap,
+  decimalMark: DecimalMark = '.',
+): TransformResult {
   const observations: SourceObservation[] = []
   const rejections: RowRejection[] = []
   const assets: AssetRefs = new Map()
   for (const row of rows) {
-    const result = normalizeCsvRow(row, header, assets)
+    const result = normalizeCsvRow(row, header, assets, decimalMark)
     if ('reasonCode' in result) rejections.push(result)
     else observations.push(result)
   }
@@ -36,8 +40,10 @@ export function normalizeCsvRow(
   row: CsvRow,
   header: CsvHeaderMap,
   assets: AssetRefs = new Map(),
+  decimalMark: DecimalMark = '.',
 ): SourceObservation | RowRejection {
   const { fields, line } = row
+  if (row.malformed !== undefined) return reject(row, 'CSV_ROW_MALFORMED', row.malformed)
   if (fields.length !== header.width) {
     return reject(row, 'CSV_COLUMN_COUNT', `expected ${header.width} columns, found ${fields.length}`)
   }
@@ -54,19 +60,19 @@ export function normalizeCsvRow(
   if (asset === undefined) return reject(row, 'CSV_SYMBOL_MISSING', 'symbol is empty')
 
   const rawPrice = fields[header.price_usd] ?? ''
-  const priceUsd = parseDecimal(rawPrice)
+  const priceUsd = parseDecimal(rawPrice, decimalMark)
   if (priceUsd === null || priceUsd === undefined || priceUsd < 0) {
     const why = priceUsd === null ? 'is missing' : 'is not a non-negative number'
     return reject(row, 'CSV_PRICE_INVALID', `price ${JSON.stringify(rawPrice.trim())} ${why}`)
   }
 
-  const marketCapUsd = optionalNumber(fields, header.market_cap_usd, false)
-  const volume24hUsd = optionalNumber(fields, header.volume_24h_usd, false)
-  const change24hPct = optionalNumber(fields, header.change_24h_pct, true)
-  const rank = optionalNumber(fields, header.rank, false)
-  const circulatingSupply = optionalNumber(fields, header.circulating_supply, false)
-  const totalSupply = optionalNumber(fields, header.total_supply, false)
-  const maxSupply = optionalNumber(fields, header.max_supply, false)
+  const marketCapUsd = optionalNumber(fields, header.market_cap_usd, false, decimalMark)
+  const volume24hUsd = optionalNumber(fields, header.volume_24h_usd, false, decimalMark)
+  const change24hPct = optionalNumber(fields, header.change_24h_pct, true, decimalMark)
+  const rank = optionalNumber(fields, header.rank, false, decimalMark)
+  const circulatingSupply = optionalNumber(fields, header.circulating_supply, false, decimalMark)
+  const totalSupply = optionalNumber(fields, header.total_supply, false, decimalMark)
+  const maxSupply = optionalNumber(fields, header.max_supply, false, decimalMark)
   const values = [marketCapUsd, volume24hUsd, change24hPct, rank, circulatingSupply, totalSupply, maxSupply]
   const bad = values.indexOf(undefined)
   if (bad !== -1) {
@@ -100,9 +106,10 @@ function optionalNumber(
   fields: readonly string[],
   index: number | undefined,
   signed: boolean,
+  decimalMark: DecimalMark,
 ): number | null | undefined {
   if (index === undefined) return null
-  const value = parseDecimal(fields[index])
+  const value = parseDecimal(fields[index], decimalMark)
   return value !== null && value !== undefined && value < 0 && !signed ? undefined : value
 }
 

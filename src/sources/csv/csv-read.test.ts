@@ -14,7 +14,7 @@ function file(text: string | Buffer): string {
 
 async function readAll(path: string, cursor?: CsvCursor, batchRows = 2): Promise<ExtractedBatch[]> {
   const batches: ExtractedBatch[] = []
-  for await (const batch of readCsvBatches(path, cursor, batchRows, new AbortController().signal))
+  for await (const batch of readCsvBatches(path, cursor, { batchRows }, new AbortController().signal))
     batches.push(batch)
   return batches
 }

@@ -1,13 +1,11 @@
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
-import { Transform } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { parse, type Options } from 'csv-parse'
-import { parse as parseSync } from 'csv-parse/sync'
+import { open, stat } from 'node:fs/promises'
 import { CsvFileError } from '../../errors.js'
 import type { ExtractedBatch } from '../source.js'
-import { mapCsvHeader, CsvHeaderError } from './csv-header.js'
 import type { CsvCursor } from './csv-cursor.js'
+import { DEFAULT_DIALECT, detectCsvDialect, type CsvDialect, type CsvDialectSetting } from './csv-dialect.js'
+import { mapCsvHeader, CsvHeaderError } from './csv-header.js'
+import { CsvRecordReader, type CsvRecordSink } from './csv-records.js'
 import { FilePrefixHasher, hashFilePrefix } from './file-prefix.js'
 
 /** One CSV record with where it stood in the file. */
@@ -16,44 +14,52 @@ export interface CsvRow {
   /** 1-based line the record starts on. */
   readonly line: number
   readonly raw: string
+  /** Why csv-parse could not read the record; its fields are then empty. */
+  readonly malformed?: string
 }
 
 /** What a stored CSV batch needs besides its text to be read again. */
-export interface CsvBatchMeta {
+export interface CsvBatchMeta extends Partial<CsvDialect> {
   readonly file: string
   readonly columns: readonly string[]
   /** Lines of the file before this batch's text. */
   readonly lineBase: number
 }
 
-// csv-parse's own `raw` drops half of a CRLF, so each record's text is cut from the bytes by offset.
-const PARSE_OPTIONS = {
-  info: true,
-  relax_column_count: true,
-  relax_quotes: true,
-  skip_empty_lines: true,
-} as const satisfies Options
+export interface CsvReadSettings {
+  readonly batchRows: number
+  /** What configuration pins of the dialect; the rest is detected from the file's first bytes. */
+  readonly dialect?: CsvDialectSetting
+}
 
-interface ParsedRecord {
-  record: string[]
-  info: { bytes: number }
+/** Enough of a file's start for its header and a few dozen rows: the dialect is read from it. */
+const HEAD_BYTES = 64 * 1024
+const READ_CHUNK_BYTES = 256 * 1024
+
+/** Records parsed and not yet cut into a batch: fields (undefined when malformed), end offsets, and why each malformed one is. */
+interface PendingRecords {
+  fields: (string[] | undefined)[]
+  ends: number[]
+  reasons: Map<number, string>
 }
 
 /**
  * Streams a CSV file as batches of `batchRows` records, from `cursor` on. The file is trusted to be
  * the one the cursor describes only if its first `cursor.byteOffset` bytes hash the same; otherwise it
- * is read from the start (loads are upserts, so nothing doubles).
+ * is read from the start (loads are upserts, so nothing doubles). A record csv-parse cannot read is
+ * passed on as malformed (to be rejected with its line) and reading goes on after it.
  */
 export async function* readCsvBatches(
   file: string,
   cursor: CsvCursor | undefined,
-  batchRows: number,
+  settings: CsvReadSettings,
   signal: AbortSignal,
 ): AsyncGenerator<ExtractedBatch> {
   const size = await fileSize(file)
   let start = 0
   let lines = 0
   let columns: readonly string[] | undefined
+  let dialect: CsvDialect | undefined
   let hasher = new FilePrefixHasher()
   if (cursor && cursor.byteOffset <= size) {
     const prefix = await hashFilePrefix(file, cursor.byteOffset)
@@ -62,32 +68,34 @@ export async function* readCsvBatches(
       start = cursor.byteOffset
       lines = cursor.line
       columns = cursor.columns
+      dialect = { ...DEFAULT_DIALECT, ...cursor.dialect }
       hasher = new FilePrefixHasher(prefix.hash, start)
     }
   }
+  if (dialect === undefined) {
+    const head = await readHead(file)
+    dialect = detectCsvDialect(head, settings.dialect, head.length === size)
+  }
 
-  const parser = parse({ ...PARSE_OPTIONS, bom: start === 0 })
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hasher.push(chunk)
-      done(null, chunk)
-    },
-  })
-  const feeding = pipeline(createReadStream(file, { start }), tap, parser)
-  feeding.catch(() => undefined) // surfaced through the parser's iterator below
+  const pending: PendingRecords = { fields: [], ends: [], reasons: new Map() }
+  const reader = new CsvRecordReader(
+    dialect.delimiter,
+    start,
+    collectInto(pending),
+    (from, to) => hasher.bytes(from, to),
+    start === 0,
+  )
 
-  // Per record only its fields and where it ends; its text and line are cut from the batch's
-  // payload once the batch is complete (one decode per batch instead of one per row).
-  let records: ParsedRecord[] = []
   let lineBase = lines
-  let byteEnd = start
   let batchStart = start
-  const batch = (): ExtractedBatch => {
+  /** Cuts the first `count` pending records into a batch. */
+  const batch = (count: number): ExtractedBatch => {
+    const byteEnd = pending.ends[count - 1]!
     const cols = columns ?? []
     const payload = hasher.text(batchStart, byteEnd)
-    const rows = toCsvRows(payload, records, batchStart - start, lineBase)
+    const rows = toCsvRows(payload, takePending(pending, count), batchStart, lineBase)
     lines = lineBase + countNewlines(payload)
-    const meta: CsvBatchMeta = { file, columns: cols, lineBase }
+    const meta: CsvBatchMeta = { file, columns: cols, lineBase, ...dialect }
     const out: ExtractedBatch = {
       payload,
       meta: { ...meta },
@@ -97,32 +105,38 @@ export async function* readCsvBatches(
         line: lines,
         prefixSha256: hasher.digestAt(byteEnd),
         columns: cols,
+        dialect,
       },
       parsed: rows,
     }
-    records = []
     lineBase = lines
     batchStart = byteEnd
     return out
   }
+  /** The file's first record is its header: taken off the pending records, never a row. */
+  const takeHeader = () => {
+    if (columns !== undefined || pending.ends.length === 0) return
+    const headerEnd = pending.ends[0]!
+    const [fields] = takePending(pending, 1).fields
+    columns = (fields ?? []).map((c) => c.trim())
+    checkHeader(file, columns)
+    lines += countNewlines(hasher.text(batchStart, headerEnd))
+    lineBase = lines
+    batchStart = headerEnd
+  }
 
   try {
-    for await (const record of parser as AsyncIterable<ParsedRecord>) {
-      byteEnd = start + record.info.bytes
-      if (columns === undefined) {
-        columns = record.record.map((c) => c.trim())
-        checkHeader(file, columns)
-        lines += countNewlines(hasher.text(batchStart, byteEnd))
-        lineBase = lines
-        batchStart = byteEnd
-        continue
-      }
-      records.push(record)
-      if (records.length >= batchRows) {
-        yield batch()
+    for await (const chunk of createReadStream(file, { start, highWaterMark: READ_CHUNK_BYTES })) {
+      hasher.push(chunk as Buffer)
+      reader.write(chunk as Buffer)
+      takeHeader()
+      while (pending.ends.length >= settings.batchRows) {
+        yield batch(settings.batchRows)
         if (signal.aborted) return
       }
     }
+    reader.end()
+    takeHeader()
   } catch (error) {
     if (error instanceof CsvFileError) throw error
     throw new CsvFileError(
@@ -132,51 +146,101 @@ export async function* readCsvBatches(
       error,
     )
   }
-  if (records.length > 0) yield batch()
+  while (pending.ends.length > 0) yield batch(Math.min(settings.batchRows, pending.ends.length))
 }
 
 /** Reads a stored batch's text back into rows, exactly as the live import saw them. */
 export function parseCsvBatch(payload: string, meta: CsvBatchMeta): CsvRow[] {
-  const records = parseSync(Buffer.from(payload, 'utf8'), {
-    ...PARSE_OPTIONS,
-    bom: false,
-  }) as unknown as ParsedRecord[]
-  return toCsvRows(payload, records, 0, meta.lineBase)
+  const bytes = Buffer.from(payload, 'utf8')
+  const pending: PendingRecords = { fields: [], ends: [], reasons: new Map() }
+  const reader = new CsvRecordReader(
+    meta.delimiter ?? DEFAULT_DIALECT.delimiter,
+    0,
+    collectInto(pending),
+    (from, to) => bytes.subarray(from, to),
+  )
+  reader.write(bytes)
+  reader.end()
+  return toCsvRows(payload, takePending(pending, pending.ends.length), 0, meta.lineBase)
+}
+
+function collectInto(pending: PendingRecords): CsvRecordSink {
+  return {
+    record(fields, end) {
+      pending.fields.push(fields)
+      pending.ends.push(end)
+    },
+    malformed(_start, end, reason) {
+      pending.reasons.set(pending.fields.length, reason)
+      pending.fields.push(undefined)
+      pending.ends.push(end)
+    },
+  }
+}
+
+/** Removes and returns the first `count` pending records. */
+function takePending(pending: PendingRecords, count: number): PendingRecords {
+  const taken: PendingRecords = {
+    fields: pending.fields.splice(0, count),
+    ends: pending.ends.splice(0, count),
+    reasons: new Map(),
+  }
+  if (pending.reasons.size > 0) {
+    const rest = new Map<number, string>()
+    for (const [index, reason] of pending.reasons) {
+      if (index < count) taken.reasons.set(index, reason)
+      else rest.set(index - count, reason)
+    }
+    pending.reasons = rest
+  }
+  return taken
 }
 
 /**
- * Cuts each record's text out of its batch's payload. `info.bytes` counts from `bytesBefore` bytes
- * before the payload's start; on ASCII text byte and character offsets agree, so the cut is a cheap
- * slice of the payload string, otherwise the bytes are decoded record by record.
+ * Cuts each record's text out of its batch's payload, which starts at byte `payloadStart` of the
+ * file. On ASCII text byte and character offsets agree, so the cut is a cheap slice of the payload
+ * string; otherwise the bytes are decoded record by record.
  */
 function toCsvRows(
   payload: string,
-  records: readonly ParsedRecord[],
-  bytesBefore: number,
+  records: PendingRecords,
+  payloadStart: number,
   lineBase: number,
 ): CsvRow[] {
   const ascii = Buffer.byteLength(payload) === payload.length
   const bytes = ascii ? undefined : Buffer.from(payload, 'utf8')
-  const rows: CsvRow[] = new Array<CsvRow>(records.length)
+  const { fields, ends, reasons } = records
+  const rows: CsvRow[] = new Array<CsvRow>(ends.length)
   let lines = lineBase
   let from = 0
-  records.forEach(({ record, info }, i) => {
-    const to = info.bytes - bytesBefore
+  for (let i = 0; i < ends.length; i++) {
+    const to = ends[i]! - payloadStart
     const raw = bytes ? bytes.subarray(from, to).toString('utf8') : payload.slice(from, to)
-    rows[i] = toCsvRow(record, raw, lines)
+    rows[i] = toCsvRow(fields[i], raw, lines, reasons.get(i))
     lines += countNewlines(raw)
     from = to
-  })
+  }
   return rows
 }
 
-function toCsvRow(fields: string[], raw: string, linesBefore: number): CsvRow {
+const NO_FIELDS: readonly string[] = Object.freeze([])
+
+function toCsvRow(
+  fields: string[] | undefined,
+  raw: string,
+  linesBefore: number,
+  malformed?: string,
+): CsvRow {
   // Skipped empty lines sit at the front of the next record's text; its line delimiter at the end.
   let first = 0
   while (raw.charCodeAt(first) === 10 || raw.charCodeAt(first) === 13) first++
   let last = raw.length
   while (last > first && (raw.charCodeAt(last - 1) === 10 || raw.charCodeAt(last - 1) === 13)) last--
-  return { fields, line: linesBefore + countNewlines(raw.slice(0, first)) + 1, raw: raw.slice(first, last) }
+  const line = linesBefore + countNewlines(raw.slice(0, first)) + 1
+  const text = raw.slice(first, last)
+  return malformed === undefined
+    ? { fields: fields ?? NO_FIELDS, line, raw: text }
+    : { fields: NO_FIELDS, line, raw: text, malformed }
 }
 
 function countNewlines(text: string): number {
@@ -196,6 +260,18 @@ function checkHeader(file: string, columns: readonly string[]): void {
       { file, missing: error.missing, columns },
       error,
     )
+  }
+}
+
+/** The file's first bytes, for detecting its dialect. */
+async function readHead(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r')
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES)
+    const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0)
+    return buffer.subarray(0, bytesRead)
+  } finally {
+    await handle.close()
   }
 }
 

@@ -21,8 +21,7 @@ export function createCsvSource(config: Config['sources']['csv']): Source {
           const size = (await stat(file).catch(() => undefined))?.size
           return {
             name: file,
-            extract: (cursor, { signal }) =>
-              readCsvBatches(file, parseCsvCursor(cursor), config.batchRows, signal),
+            extract: (cursor, { signal }) => readCsvBatches(file, parseCsvCursor(cursor), config, signal),
             fractionDone: (cursor) => {
               const offset = parseCsvCursor(cursor)?.byteOffset
               return size && offset !== undefined ? Math.min(offset / size, 1) : undefined
@@ -34,7 +33,7 @@ export function createCsvSource(config: Config['sources']['csv']): Source {
     transform(_stream: string, batch: RawPayload & { parsed?: unknown }): TransformResult {
       const meta = batch.meta as unknown as CsvBatchMeta
       const rows = (batch.parsed as CsvRow[] | undefined) ?? parseCsvBatch(batch.payload, meta)
-      return normalizeCsvRows(rows, mapCsvHeader(meta.columns))
+      return normalizeCsvRows(rows, mapCsvHeader(meta.columns), meta.decimalMark)
     },
   }
 }

@@ -26,6 +26,11 @@ export class FilePrefixHasher {
 
   /** The bytes [from, to) as text; they must lie after the last `digestAt` offset and be pushed already. */
   text(from: number, to: number): string {
+    return this.bytes(from, to).toString('utf8')
+  }
+
+  /** The bytes [from, to); they must lie after the last `digestAt` offset and be pushed already. */
+  bytes(from: number, to: number): Buffer {
     const parts: Buffer[] = []
     let start = this.pendingStart
     for (const chunk of this.pending) {
@@ -35,7 +40,7 @@ export class FilePrefixHasher {
       if (end >= to) break
       start = end
     }
-    return parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
   }
 
   /** Hex SHA-256 of bytes [0, offset). `offset` must not go backwards or past what was pushed. */
