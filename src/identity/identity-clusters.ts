@@ -1,4 +1,4 @@
-import type { ResolveOptions, SourceAssetEvidence } from './identity-evidence.js'
+import type { ConflictReason, ResolveOptions, SourceAssetEvidence } from './identity-evidence.js'
 
 /** How a source asset reached its asset: the rule that joined it, strongest first. */
 export type Level = 'override' | 'contract' | 'symbol_name' | 'symbol_only' | 'symbol_price'
@@ -14,6 +14,14 @@ export interface Node {
   link?: { level: Level; confidence: number }
   /** Named in a reviewed override. */
   overridden?: boolean
+}
+
+/** A conflict while clustering, by node; reported with asset ids once every id is known. */
+export interface ClusterConflict {
+  readonly node: Node
+  readonly reason: ConflictReason
+  readonly detail: string
+  readonly candidates: readonly { readonly root: Node; readonly via: Node; readonly why: string }[]
 }
 
 /** Union-find over nodes that keeps, per cluster, which catalog sources it already holds. */

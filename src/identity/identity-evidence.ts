@@ -42,6 +42,16 @@ export interface ResolveOptions {
   readonly priceWindowMs: number
 }
 
+/** How far an assignment made by each method is trusted; a price join computes its own. */
+export const METHOD_CONFIDENCE = {
+  override: 1,
+  contract: 0.95,
+  symbol_name: 0.9,
+  symbolOnly: 0.5,
+  symbol_price: 0.75,
+  new: 1,
+} as const
+
 export interface Assignment {
   readonly assetId: string
   readonly method: AliasMethod
