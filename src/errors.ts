@@ -1,4 +1,4 @@
-import type { DetectedSchemaChange } from './sources/schema-change.js'
+import type { DetectedSchemaChange } from './domain/schema-change.js'
 
 /**
  * One error base for everything coinpipe expects to go wrong. Anything that is not an

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { RECORD_SOURCES, SOURCE_NAMES } from '../config.js'
-import { RUN_STATUSES, RUN_TRIGGERS } from '../db/schema.js'
+import { RUN_STATUSES, RUN_TRIGGERS } from '../domain/run.js'
 
 /** Shared pieces of the API's JSON shapes; snake_case on the wire. */
 

@@ -1,4 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
+import type { RunStatus, RunTrigger } from '../domain/run.js'
+import type { SchemaChangeKind } from '../domain/schema-change.js'
 
 /**
  * The one source of table types. Tables are snake_case in SQL; Kysely's CamelCasePlugin maps
@@ -87,11 +89,6 @@ export interface RawBatchTable {
 }
 export type RawBatchRow = Selectable<RawBatchTable>
 
-export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed'] as const
-export type RunStatus = (typeof RUN_STATUSES)[number]
-export const RUN_TRIGGERS = ['cli', 'api', 'schedule', 'start', 'replay'] as const
-export type RunTrigger = (typeof RUN_TRIGGERS)[number]
-
 export interface EtlRunTable {
   id: Id
   source: string
@@ -139,8 +136,6 @@ export interface RejectionTable {
 export type RejectionRow = Selectable<RejectionTable>
 export type NewRejection = Insertable<RejectionTable>
 
-export type SchemaChangeKind = 'added' | 'removed' | 'retyped' | 'renamed'
-
 export interface SchemaChangeTable {
   id: Id
   source: string
@@ -148,7 +143,7 @@ export interface SchemaChangeTable {
   /** Dotted path in one item of the payload, e.g. `quotes.USD.price`. */
   field: string
   change: SchemaChangeKind
-  /** JSON `SchemaChangeDetail` (see sources/schema-change.ts). */
+  /** JSON `SchemaChangeDetail` (see domain/schema-change.ts). */
   detail: string
   runId: number | null
   rawBatchId: number | null

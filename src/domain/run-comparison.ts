@@ -1,5 +1,5 @@
 import type { CompareThresholds } from '../config.js'
-import type { RunStatus } from '../db/schema.js'
+import type { RunStatus } from './run.js'
 import { AppError } from '../errors.js'
 
 /**

@@ -7,14 +7,23 @@ import {
   saveFetch,
   upsertSourceAssets,
 } from '../db/repositories/identity-repository.js'
+import type { Db } from '../db/database.js'
 import { AppError, errorCode, errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { identitySettingsOf, nowIso, type PipelineContext } from '../pipeline/pipeline-context.js'
 import type { SourceContract } from '../sources/identity-reference.js'
 import type { Source } from '../sources/source.js'
 import { normalizeAddress } from './identity-keys.js'
-import { translateContract, type IdentitySettings } from './identity-settings.js'
+import { defaultIdentitySettings, translateContract, type IdentitySettings } from './identity-settings.js'
 import { remapAssets } from './remap-assets.js'
+
+/** What contract lookups need from their caller; a `PipelineContext` is one. */
+export interface ContractEvidenceContext {
+  readonly db: Db
+  /** The shipped tables with default tolerances when absent. */
+  readonly identity?: IdentitySettings
+  /** Our clock; tests may pin it. */
+  readonly now?: () => Date
+}
 
 export interface ContractRefresh {
   /** Source assets whose contracts were fetched (all of the source's for a full list). */
@@ -32,13 +41,13 @@ export interface ContractRefresh {
  * An upstream failure here is logged and ends the lookups; it never fails the run.
  */
 export async function refreshContractEvidence(
-  ctx: PipelineContext,
+  ctx: ContractEvidenceContext,
   source: Source,
   opts: { runId: number; signal: AbortSignal; log: Logger },
 ): Promise<ContractRefresh> {
   const reference = source.identity
   if (!reference) return { fetched: 0, remapped: false }
-  const settings = identitySettingsOf(ctx)
+  const settings = ctx.identity ?? defaultIdentitySettings()
   const context = { signal: opts.signal, log: opts.log }
   let fetched = 0
   // Contracts that could change the mapping: a fresh coins list, or a looked-up coin that has some.
@@ -104,7 +113,11 @@ export async function refreshContractEvidence(
 }
 
 /** The source's eligible assets still unresolved and never looked up, best-ranked first. */
-async function unresolvedCandidates(ctx: PipelineContext, source: string, settings: IdentitySettings) {
+async function unresolvedCandidates(
+  ctx: ContractEvidenceContext,
+  source: string,
+  settings: IdentitySettings,
+) {
   const [evidence, aliases] = await Promise.all([listSourceAssets(ctx.db.kysely), listAliases(ctx.db.kysely)])
   const catalogOf = new Map<string, Set<string>>()
   const aliasOf = new Map<string, (typeof aliases)[number]>()
@@ -148,6 +161,10 @@ async function unresolvedCandidates(ctx: PipelineContext, source: string, settin
       observedAt: e.observedAt,
       active: Number(e.active),
     }))
+}
+
+function nowIso(ctx: ContractEvidenceContext): string {
+  return (ctx.now?.() ?? new Date()).toISOString()
 }
 
 function translate(settings: IdentitySettings, contracts: readonly SourceContract[]) {

@@ -9,7 +9,7 @@ import { findAliasesWithEvidence, getIdentityGeneration } from '../db/repositori
 import { describeDifference, recordKey, type NewRecord } from '../domain/record.js'
 import { SchemaDriftError, type AppError } from '../errors.js'
 import { insertSchemaChanges } from '../db/repositories/schema-change-repository.js'
-import type { DetectedSchemaChange } from '../sources/schema-change.js'
+import type { DetectedSchemaChange } from '../domain/schema-change.js'
 import type { RowRejection, SourceObservation } from '../sources/source.js'
 import { where, type PreparedBatch } from './transform.js'
 

@@ -1,6 +1,6 @@
 import { describeDifference, recordKey, type NewRecord } from '../domain/record.js'
 import { resolveAssets, type AssetCache } from '../identity/resolve-assets.js'
-import type { DetectedSchemaChange } from '../sources/schema-change.js'
+import type { DetectedSchemaChange } from '../domain/schema-change.js'
 import type {
   ExtractedBatch,
   RawPayload,

@@ -2,7 +2,7 @@ import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { SchemaDriftError } from '../errors.js'
 import type { RowRejection } from './source.js'
-import type { DetectedSchemaChange } from './schema-change.js'
+import type { DetectedSchemaChange } from '../domain/schema-change.js'
 
 interface DeclaredField {
   readonly path: readonly string[]

@@ -2,7 +2,7 @@ import type { IdentityReference } from './identity-reference.js'
 import type { SourceName } from '../config.js'
 import type { MarketValues } from '../domain/record.js'
 import type { Logger } from '../logger.js'
-import type { DetectedSchemaChange } from './schema-change.js'
+import type { DetectedSchemaChange } from '../domain/schema-change.js'
 
 /** A stream's saved position, owned and interpreted by the stream alone; JSON-serialisable. */
 export type StreamCursor = Readonly<Record<string, unknown>>

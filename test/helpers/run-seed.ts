@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import { addRunCounts, finishRun, insertRun } from '../../src/db/repositories/run-repository.js'
-import type { Database, EtlRunRow, RunStatus, RunTrigger } from '../../src/db/schema.js'
+import type { Database, EtlRunRow } from '../../src/db/schema.js'
+import type { RunStatus, RunTrigger } from '../../src/domain/run.js'
 import { RUN_OWNER } from '../../src/pipeline/pipeline-context.js'
 
 export interface RunSeed {

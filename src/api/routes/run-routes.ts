@@ -4,7 +4,8 @@ import { listBatchesOfRun } from '../../db/repositories/raw-batch-repository.js'
 import { countRejectionsByReason } from '../../db/repositories/rejection-repository.js'
 import { findRun, listRuns } from '../../db/repositories/run-repository.js'
 import { listSchemaChanges } from '../../db/repositories/schema-change-repository.js'
-import { RUN_STATUSES, RUN_TRIGGERS, type EtlRunRow } from '../../db/schema.js'
+import type { EtlRunRow } from '../../db/schema.js'
+import { RUN_STATUSES, RUN_TRIGGERS } from '../../domain/run.js'
 import {
   compareRuns,
   finishedRunFigures,

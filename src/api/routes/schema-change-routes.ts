@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { listSchemaChanges } from '../../db/repositories/schema-change-repository.js'
-import type { SchemaChangeKind, SchemaChangeRow } from '../../db/schema.js'
+import type { SchemaChangeRow } from '../../db/schema.js'
+import type { SchemaChangeKind } from '../../domain/schema-change.js'
 import type { ApiDeps } from '../build-app.js'
 import { parseJsonObject } from '../json-object.js'
 import { responseMeta } from '../meta.js'
@@ -20,7 +21,7 @@ import {
 
 const CHANGE_KINDS = ['added', 'removed', 'retyped', 'renamed'] as const satisfies readonly SchemaChangeKind[]
 
-/** `SchemaChangeDetail` (sources/schema-change.ts) in snake_case; fields added later pass through. */
+/** `SchemaChangeDetail` (domain/schema-change.ts) in snake_case; fields added later pass through. */
 const SchemaChangeDetail = Type.Object(
   {
     message: Type.String({ description: 'one sentence for a person' }),

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import { RunAlreadyRunningError } from '../../errors.js'
-import type { Database, EtlRunRow, RunStatus, RunTrigger } from '../schema.js'
+import type { RunStatus, RunTrigger } from '../../domain/run.js'
+import type { Database, EtlRunRow } from '../schema.js'
 import { isUniqueViolation } from '../unique-violation.js'
 
 export interface RunCounts {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
-import type { Database, NewSchemaChange, SchemaChangeKind, SchemaChangeRow } from '../schema.js'
+import type { SchemaChangeKind } from '../../domain/schema-change.js'
+import type { Database, NewSchemaChange, SchemaChangeRow } from '../schema.js'
 
 /**
  * Records schema changes, each at most once: a change already on record for the same source,

@@ -1,4 +1,4 @@
-import type { SchemaChangeKind } from '../db/schema.js'
+export type SchemaChangeKind = 'added' | 'removed' | 'retyped' | 'renamed'
 
 /** What `schema_changes.detail` holds, as JSON. */
 export interface SchemaChangeDetail {
