@@ -112,7 +112,7 @@ export function* generateRecords(plan: SeedPlan): Generator<NewRecord> {
 export async function seedSqlite(path: string, plan: SeedPlan): Promise<SeededDatabase> {
   const started = performance.now()
   const url = `sqlite:${path}`
-  const db = openDatabase(parseDatabaseUrl(url))
+  const db = await openDatabase(parseDatabaseUrl(url))
   try {
     await migrateAndInsertAssets(db, plan)
     let batch: NewRecord[] = []
@@ -171,7 +171,7 @@ export async function seedPostgres(adminUrl: string, plan: SeedPlan): Promise<Se
   }
   try {
     await admin.query(`CREATE DATABASE ${name}`)
-    const db = openDatabase(parseDatabaseUrl(url))
+    const db = await openDatabase(parseDatabaseUrl(url))
     try {
       await migrateAndInsertAssets(db, plan)
     } finally {

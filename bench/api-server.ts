@@ -20,7 +20,7 @@ async function coinpipeApp(url: string): Promise<FastifyInstance> {
     // with a ceiling this load never reaches.
     API_RATE_LIMIT: '100000000/1min',
   })
-  const db = openDatabase(config.database)
+  const db = await openDatabase(config.database)
   const log = createLogger(config.logLevel, { pretty: false, fd: 2 })
   const app = await buildApp(config, {
     db,

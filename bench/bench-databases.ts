@@ -123,7 +123,7 @@ async function createDatabase(
 }
 
 async function withDb<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = openDatabase(parseDatabaseUrl(url))
+  const db = await openDatabase(parseDatabaseUrl(url))
   try {
     return await fn(db)
   } finally {

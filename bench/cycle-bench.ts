@@ -124,7 +124,7 @@ async function runCycles(databaseUrl: string): Promise<Cycles> {
     LOG_LEVEL: 'silent',
   })
   const log = coinpipe.createLogger('silent', { pretty: false })
-  const db = coinpipe.openDatabase(config.database)
+  const db = await coinpipe.openDatabase(config.database)
   const ctx = { db, log, sources: coinpipe.createSourceRegistry(config, log), staleRunAfterMs: 600_000 }
   const cycle = async (): Promise<Cycle> => {
     const cpu = process.cpuUsage()

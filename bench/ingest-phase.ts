@@ -49,7 +49,7 @@ async function prepareCoinpipe(
     LOG_LEVEL: 'silent',
     ...(csvBatchRows === undefined ? {} : { CSV_BATCH_ROWS: csvBatchRows }),
   })
-  const db = openDatabase(config.database)
+  const db = await openDatabase(config.database)
   const ctx: PipelineContext = {
     db,
     log: createLogger('silent', { pretty: false }),

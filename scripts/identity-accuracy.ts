@@ -45,9 +45,9 @@ try {
         LOG_LEVEL: 'silent',
       })
       const log = createLogger('silent', { pretty: false })
-      const db = openDatabase(config.database)
+      const db = await openDatabase(config.database)
       await migrateToLatest(db)
-      const identity = identitySettingsFromConfig(config.identity)
+      const identity = await identitySettingsFromConfig(config.identity)
       const ctx = {
         db,
         log,

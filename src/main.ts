@@ -2,13 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
-import { CliError } from './cli/cli-context.js'
-import { assetsRemapCommand } from './cli/commands/assets-remap.js'
-import { etlReplayCommand } from './cli/commands/etl-replay.js'
-import { etlResetCommand } from './cli/commands/etl-reset.js'
-import { etlRunCommand } from './cli/commands/etl-run.js'
-import { migrateCommand } from './cli/commands/migrate.js'
-import { serveCommand } from './cli/commands/serve.js'
+import { CliError } from './cli/cli-error.js'
 import { EXIT, exitCodeFor } from './cli/exit-codes.js'
 import {
   ETL_HELP,
@@ -31,6 +25,17 @@ const collectId = (value: string, previous: number[] = []) => {
   return [...previous, Number(value)]
 }
 
+// Each command's module is imported when the command runs: `--help` and a CSV import never load the
+// HTTP stack, and `serve` never loads what only the CLI prints.
+const commands = {
+  serve: () => import('./cli/commands/serve.js'),
+  migrate: () => import('./cli/commands/migrate.js'),
+  etlRun: () => import('./cli/commands/etl-run.js'),
+  etlReplay: () => import('./cli/commands/etl-replay.js'),
+  etlReset: () => import('./cli/commands/etl-reset.js'),
+  assetsRemap: () => import('./cli/commands/assets-remap.js'),
+}
+
 /** argv → command. Every command is a thin door into the pipeline; failures become one sentence and an exit code. */
 function program(): Command {
   const cli = new Command('coinpipe')
@@ -51,12 +56,12 @@ function program(): Command {
     .command('serve')
     .description('apply migrations, then serve the API and dashboard and run the ETL schedule')
     .addHelpText('after', SERVE_HELP)
-    .action(serveCommand)
+    .action(async () => (await commands.serve()).serveCommand())
   cli
     .command('migrate')
     .description('apply pending database migrations (every other command applies them too)')
     .addHelpText('after', MIGRATE_HELP)
-    .action(async () => exit(await migrateCommand()))
+    .action(async () => exit(await (await commands.migrate()).migrateCommand()))
   cli
     .command('worker')
     .description('process queued ETL jobs from Redis (needs REDIS_URL)')
@@ -91,7 +96,9 @@ function program(): Command {
     .addHelpText('after', ETL_RUN_HELP)
     .action(async (options: { source?: string[]; file?: string[]; json?: boolean }) =>
       exit(
-        await etlRunCommand({
+        await (
+          await commands.etlRun()
+        ).etlRunCommand({
           source: options.source ?? [],
           file: options.file ?? [],
           json: options.json === true,
@@ -107,7 +114,9 @@ function program(): Command {
     .addHelpText('after', ETL_REPLAY_HELP)
     .action(async (options: { batch?: number[]; failed?: boolean; json?: boolean }) =>
       exit(
-        await etlReplayCommand({
+        await (
+          await commands.etlReplay()
+        ).etlReplayCommand({
           batch: options.batch ?? [],
           failed: options.failed === true,
           json: options.json === true,
@@ -123,7 +132,9 @@ function program(): Command {
       'only this stream (coingecko: markets, coinpaprika: tickers, csv: the file path)',
     )
     .addHelpText('after', ETL_RESET_HELP)
-    .action(async (options: { source: string; stream?: string }) => exit(await etlResetCommand(options)))
+    .action(async (options: { source: string; stream?: string }) =>
+      exit(await (await commands.etlReset()).etlResetCommand(options)),
+    )
   cli
     .command('assets')
     .description('canonical assets: re-resolve identity across sources')
@@ -146,7 +157,11 @@ Examples:
   coinpipe assets remap --json`,
     )
     .action(async (options: { dryRun?: boolean; json?: boolean }) =>
-      exit(await assetsRemapCommand({ dryRun: options.dryRun === true, json: options.json === true })),
+      exit(
+        await (
+          await commands.assetsRemap()
+        ).assetsRemapCommand({ dryRun: options.dryRun === true, json: options.json === true }),
+      ),
     )
   return cli
 }

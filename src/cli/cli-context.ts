@@ -4,21 +4,11 @@ import { loadConfig, type Config } from '../config.js'
 import { migrateToLatest, openDatabase, type Db } from '../db/database.js'
 import { AppError, ConfigError } from '../errors.js'
 import { createLogger, type Logger } from '../logger.js'
-import { createMetrics } from '../metrics/metrics.js'
 import { redactUrl } from '../redact-secrets.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { createSourceRegistry } from '../sources/registry.js'
+import { CliError } from './cli-error.js'
 import { EXIT } from './exit-codes.js'
-
-/** A failure the CLI explains in one sentence and maps to an exit code. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message)
-  }
-}
 
 export interface CliContext {
   readonly config: Config
@@ -54,11 +44,13 @@ export async function openCliContext(
     fd: opts.logTo === 'stdout' ? 1 : 2,
     destination: opts.logDestination,
   })
+  // The identity tables are configuration too: a bad override file stops the command before the database opens.
+  const identity = await identitySettingsFromConfig(config.identity)
   let db: Db | undefined
   let migrated: string[]
   let step: 'open' | 'migrate' = 'open'
   try {
-    db = openDatabase(config.database)
+    db = await openDatabase(config.database)
     await sql`select 1`.execute(db.kysely)
     step = 'migrate'
     migrated = await migrateToLatest(db)
@@ -77,14 +69,15 @@ export async function openCliContext(
       EXIT.DATABASE,
     )
   }
-  const metrics = opts.metrics ? createMetrics({ db }) : undefined
+  // prom-client only where metrics are served.
+  const metrics = opts.metrics ? (await import('../metrics/metrics.js')).createMetrics({ db }) : undefined
   const pipeline: PipelineContext = {
     db,
     log,
     sources: createSourceRegistry(config, log, metrics),
     metrics,
     staleRunAfterMs: config.etl.staleRunAfterMs,
-    identity: identitySettingsFromConfig(config.identity),
+    identity,
   }
   const close = async () => {
     await pipeline.sources.close()

@@ -4,8 +4,6 @@ import type { DatabaseConfig } from '../config.js'
 import type { MarketValues, NewRecord } from '../domain/record.js'
 import { migrationProvider } from './migrations/index.js'
 import type { Database } from './schema.js'
-import { openPostgres } from './dialects/postgres.js'
-import { openSqlite } from './dialects/sqlite.js'
 
 export interface RecordWriteOutcome {
   /** New keys written. */
@@ -25,7 +23,8 @@ export interface Db {
   readonly kysely: Kysely<Database>
   /**
    * Inserts records by natural key inside `trx` (a transaction of `kysely`). Never overwrites: an
-   * existing key is reported as unchanged or as a conflict. Keys must be unique within `rows`.
+   * existing key is reported as unchanged or as a conflict. Keys must be unique within `rows`, and
+   * the rows must share source, run, raw batch and load time (a batch's provenance).
    */
   writeRecords(trx: Kysely<Database>, rows: readonly NewRecord[]): Promise<RecordWriteOutcome>
   /**
@@ -59,12 +58,13 @@ export interface PoolStats {
   readonly waiting: number
 }
 
-export function openDatabase(config: DatabaseConfig): Db {
+/** Opens the configured database; only its dialect's driver is loaded (pg is never loaded for SQLite). */
+export async function openDatabase(config: DatabaseConfig): Promise<Db> {
   switch (config.kind) {
     case 'sqlite':
-      return openSqlite(config.path)
+      return (await import('./dialects/sqlite.js')).openSqlite(config.path)
     case 'postgres':
-      return openPostgres(config.url)
+      return (await import('./dialects/postgres.js')).openPostgres(config.url)
   }
 }
 

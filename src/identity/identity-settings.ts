@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { Type, type Static, type TSchema } from 'typebox'
-import { Value } from 'typebox/value'
 import { PACKAGE_ROOT, type IdentityConfig } from '../config.js'
 import { ConfigError } from '../errors.js'
+import type { OverrideFileData, PlatformFileData } from './identity-files.js'
 import { normalizeAddress } from './identity-keys.js'
 import type { AssetOverride, ResolveOptions, SourceAssetId } from './resolve-identities.js'
 
@@ -25,41 +24,15 @@ export interface IdentitySettings {
 
 export const CATALOG_SOURCES = ['coingecko', 'coinpaprika'] as const
 
-const OverrideEntry = Type.Object(
-  {
-    asset_id: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,99}$' })),
-    coingecko: Type.Optional(Type.String({ minLength: 1 })),
-    coinpaprika: Type.Optional(Type.String({ minLength: 1 })),
-    members: Type.Optional(
-      Type.Array(
-        Type.Object(
-          { source: Type.String({ minLength: 1 }), source_asset_id: Type.String({ minLength: 1 }) },
-          { additionalProperties: false },
-        ),
-      ),
-    ),
-    why: Type.String({ minLength: 1 }),
-  },
-  { additionalProperties: false },
-)
-const OverrideFile = Type.Object({
-  $comment: Type.Optional(Type.String()),
-  assets: Type.Array(OverrideEntry),
-})
-const PlatformFile = Type.Object({
-  $comment: Type.Optional(Type.String()),
-  platforms: Type.Record(Type.String(), Type.Object({ coingecko: Type.String(), evm: Type.Boolean() })),
-})
-
 /**
- * Reads an override file; throws one message naming the file and every bad entry. Each entry lists
- * its members by `coingecko` / `coinpaprika` id or as `members: [{source, source_asset_id}]`.
+ * The overrides of an override file's content; throws one message naming the file and every bad
+ * entry. Each entry lists its members by `coingecko` / `coinpaprika` id or as
+ * `members: [{source, source_asset_id}]`.
  */
-export function readOverrides(path: string): AssetOverride[] {
-  const file = readJson(path, OverrideFile)
+export function overridesOf(file: OverrideFileData, path: string): AssetOverride[] {
   const problems: string[] = []
   const seen = new Map<string, number>()
-  const overrides = file.assets.map((entry: Static<typeof OverrideEntry>, index) => {
+  const overrides = file.assets.map((entry, index) => {
     const members: SourceAssetId[] = [
       ...(entry.coingecko ? [{ source: 'coingecko', sourceAssetId: entry.coingecko }] : []),
       ...(entry.coinpaprika ? [{ source: 'coinpaprika', sourceAssetId: entry.coinpaprika }] : []),
@@ -76,10 +49,6 @@ export function readOverrides(path: string): AssetOverride[] {
   })
   if (problems.length > 0) throw new Error(`${path}: ${problems.join('; ')}`)
   return overrides
-}
-
-export function readPlatforms(path: string): IdentitySettings['platforms'] {
-  return new Map(Object.entries(readJson(path, PlatformFile).platforms))
 }
 
 /** Shipped overrides, then the user's, which win for any source id both name. */
@@ -103,64 +72,74 @@ export function translateContract(
   return { platform: platform.coingecko, address: platform.evm ? address.toLowerCase() : address }
 }
 
-export function loadIdentitySettings(opts: {
-  packageRoot: string
-  overridesPath?: string | undefined
-  priceTolerancePct: number
-  contractLookupsPerRun: number
-  coinsListRefreshMs: number
-}): IdentitySettings {
-  const shipped = readOverrides(resolve(opts.packageRoot, SHIPPED_OVERRIDES))
-  const user = opts.overridesPath ? readOverrides(opts.overridesPath) : []
-  return {
-    overrides: mergeOverrides(shipped, user),
-    platforms: readPlatforms(resolve(opts.packageRoot, SHIPPED_PLATFORMS)),
-    resolve: {
-      catalogSources: CATALOG_SOURCES,
-      priceTolerancePct: opts.priceTolerancePct,
-      priceWindowMs: 60 * 60 * 1000,
-    },
-    contractLookupsPerRun: opts.contractLookupsPerRun,
-    coinsListMaxAgeMs: opts.coinsListRefreshMs,
-  }
-}
+/** How far identity evidence is trusted: the tolerances configuration sets. */
+export type IdentityTolerances = Omit<IdentityConfig, 'overridesPath'>
 
-function readJson<T extends TSchema>(path: string, schema: T): Static<T> {
-  let data: unknown
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'))
-  } catch (error) {
-    throw new Error(`${path}: ${error instanceof Error ? error.message : String(error)}`)
-  }
-  if (!Value.Check(schema, data)) {
-    const first = [...Value.Errors(schema, data)][0]
-    throw new Error(`${path}: ${first ? `${first.instancePath || '/'} ${first.message}` : 'invalid'}`)
-  }
-  return data
+/**
+ * The shipped tables with these tolerances. The tables ship with the package and are checked
+ * against their schema by a test (identity-files.test.ts), so reading them loads no validator.
+ */
+export function shippedIdentitySettings(tolerances: IdentityTolerances): IdentitySettings {
+  const overrides = overridesOf(
+    readShipped<OverrideFileData>(SHIPPED_OVERRIDES),
+    resolve(PACKAGE_ROOT, SHIPPED_OVERRIDES),
+  )
+  return withOverrides(shippedTables(overrides), tolerances)
 }
-
-export const DEFAULT_PRICE_TOLERANCE_PCT = 2
-export const DEFAULT_CONTRACT_LOOKUPS_PER_RUN = 25
 
 let shippedDefaults: IdentitySettings | undefined
 
 /** The shipped tables with default tolerances (read once). */
 export function defaultIdentitySettings(): IdentitySettings {
-  return (shippedDefaults ??= loadIdentitySettings({
-    packageRoot: PACKAGE_ROOT,
+  return (shippedDefaults ??= shippedIdentitySettings({
     priceTolerancePct: DEFAULT_PRICE_TOLERANCE_PCT,
     contractLookupsPerRun: DEFAULT_CONTRACT_LOOKUPS_PER_RUN,
     coinsListRefreshMs: 24 * 60 * 60 * 1000,
   }))
 }
 
-/** The settings `config` asks for; a bad override file is a configuration error naming the file. */
-export function identitySettingsFromConfig(config: IdentityConfig): IdentitySettings {
+/**
+ * The settings `config` asks for: the shipped tables, and the user's override file on top, checked
+ * against its schema (TypeBox, loaded only then). A bad file is a configuration error naming it.
+ */
+export async function identitySettingsFromConfig(config: IdentityConfig): Promise<IdentitySettings> {
+  const shipped = shippedIdentitySettings(config)
+  if (!config.overridesPath) return shipped
   try {
-    return loadIdentitySettings({ packageRoot: PACKAGE_ROOT, ...config })
+    const { readOverrideFile } = await import('./identity-files.js')
+    const user = overridesOf(readOverrideFile(config.overridesPath), config.overridesPath)
+    return { ...shipped, overrides: mergeOverrides(shipped.overrides, user) }
   } catch (error) {
     throw new ConfigError([
-      `IDENTITY_OVERRIDES_PATH or a shipped identity table is invalid: ${error instanceof Error ? error.message : String(error)}`,
+      `IDENTITY_OVERRIDES_PATH is invalid: ${error instanceof Error ? error.message : String(error)}`,
     ])
   }
+}
+
+export const DEFAULT_PRICE_TOLERANCE_PCT = 2
+export const DEFAULT_CONTRACT_LOOKUPS_PER_RUN = 25
+
+function shippedTables(overrides: AssetOverride[]): Pick<IdentitySettings, 'overrides' | 'platforms'> {
+  const platforms = readShipped<PlatformFileData>(SHIPPED_PLATFORMS).platforms
+  return { overrides, platforms: new Map(Object.entries(platforms)) }
+}
+
+function withOverrides(
+  tables: Pick<IdentitySettings, 'overrides' | 'platforms'>,
+  tolerances: IdentityTolerances,
+): IdentitySettings {
+  return {
+    ...tables,
+    resolve: {
+      catalogSources: CATALOG_SOURCES,
+      priceTolerancePct: tolerances.priceTolerancePct,
+      priceWindowMs: 60 * 60 * 1000,
+    },
+    contractLookupsPerRun: tolerances.contractLookupsPerRun,
+    coinsListMaxAgeMs: tolerances.coinsListRefreshMs,
+  }
+}
+
+function readShipped<T>(file: string): T {
+  return JSON.parse(readFileSync(resolve(PACKAGE_ROOT, file), 'utf8')) as T
 }

@@ -38,7 +38,7 @@ export function createInProcessScheduler(ctx: PipelineContext, options: Schedule
   const abort = new AbortController()
 
   const startRun = (source: string, how: RunTrigger): Promise<EtlRunRow> => {
-    ctx.sources.get(source)
+    ctx.sources.check(source)
     if (abort.signal.aborted) return Promise.reject(new SchedulerStoppedError(source))
     // Checked and claimed synchronously, so two triggers in the same tick cannot both pass.
     if (active.has(source)) return Promise.reject(new RunAlreadyRunningError(source))

@@ -24,7 +24,7 @@ export interface ReplayResult {
 export async function replayBatch(ctx: PipelineContext, batchId: number): Promise<ReplayResult> {
   const batch = await getRawBatch(ctx.db.kysely, batchId)
   if (batch.status === 'loaded') return { batchId, outcome: 'already_loaded' }
-  const source = ctx.sources.get(batch.source)
+  const source = await ctx.sources.get(batch.source)
   const startedMs = Date.now()
   const checkpoint = async () =>
     JSON.stringify({

@@ -43,7 +43,7 @@ export async function runSource(
   sourceName: string,
   options: RunOptions,
 ): Promise<EtlRunRow> {
-  const source = ctx.sources.get(sourceName)
+  const source = await ctx.sources.get(sourceName)
   const startedMs = Date.now()
   const run = await startRun(ctx, source.name, options.trigger)
   // Log correlation ids are snake_case, like the API's `request_id`: every line of the run carries them.

@@ -58,7 +58,7 @@ describe.each(DIALECTS)('health, errors and documents on %s', (dialect) => {
   }
   /** The API over a second handle to the same database, closed before use: the database is gone. */
   const appWithClosedDatabase = async () => {
-    const db = openDatabase(parseDatabaseUrl(api.test.url))
+    const db = await openDatabase(parseDatabaseUrl(api.test.url))
     const { app } = await buildTestApp({ ...api.test, db })
     // Kysely only really closes a handle it has used.
     await sql`select 1`.execute(db.kysely)

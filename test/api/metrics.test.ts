@@ -75,7 +75,7 @@ describe.each(DIALECTS)('GET /metrics on %s', (dialect) => {
       SOURCES: 'coingecko,csv',
       ...env,
     })
-    const ctx = live.withEnv({}, createMetrics({ db: live.test.db }))
+    const ctx = await live.withEnv({}, createMetrics({ db: live.test.db }))
     const app = await buildApp(config, ctx)
     apps.push(app)
     await app.ready()

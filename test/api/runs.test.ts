@@ -449,11 +449,13 @@ describe.each(DIALECTS)('runs API on %s', (dialect) => {
     })
 
     it('answers 400 SOURCE_UNKNOWN naming source for a source this build cannot run', async () => {
+      const unavailable = (name: string): never => {
+        throw new SourceUnavailableError(name, ['csv'])
+      }
       const registry: SourceRegistry = {
         available: ['csv'],
-        get: (name) => {
-          throw new SourceUnavailableError(name, ['csv'])
-        },
+        check: unavailable,
+        get: unavailable,
         close: () => Promise.resolve(),
       }
       await start({}, registry)

@@ -28,7 +28,7 @@ export interface LiveFixture {
    * A second pipeline over the same database and fake, with other settings (a fixed schema, a new
    * key), counting into `metrics` when given.
    */
-  withEnv(env: Record<string, string>, metrics?: Metrics): PipelineContext
+  withEnv(env: Record<string, string>, metrics?: Metrics): Promise<PipelineContext>
   close(): Promise<void>
 }
 
@@ -65,7 +65,7 @@ export async function startLive(
     },
   })
   const contexts: PipelineContext[] = []
-  const context = (extra: Record<string, string>, metrics?: Metrics): PipelineContext => {
+  const context = async (extra: Record<string, string>, metrics?: Metrics): Promise<PipelineContext> => {
     const config = testConfig({
       DATABASE_URL: test.url,
       COINGECKO_BASE_URL: fake.coingeckoUrl,
@@ -81,12 +81,12 @@ export async function startLive(
       sources: createSourceRegistry(config, log, metrics),
       staleRunAfterMs: 600_000,
       metrics,
-      identity: identitySettingsFromConfig(config.identity),
+      identity: await identitySettingsFromConfig(config.identity),
     }
     contexts.push(ctx)
     return ctx
   }
-  const ctx = context({})
+  const ctx = await context({})
   return {
     fake,
     test,

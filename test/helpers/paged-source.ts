@@ -65,5 +65,10 @@ export function pagedSource(state: { fixed: boolean }): Source {
 /** A registry holding only `pagedSource`. */
 export function pagedRegistry(state: { fixed: boolean }): SourceRegistry {
   const source = pagedSource(state)
-  return { available: ['coingecko'], get: () => source, close: () => Promise.resolve() }
+  return {
+    available: ['coingecko'],
+    check: () => 'coingecko',
+    get: () => Promise.resolve(source),
+    close: () => Promise.resolve(),
+  }
 }

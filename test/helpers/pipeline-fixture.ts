@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, type Config } from '../../src/config.js'
-import { identitySettingsFromConfig } from '../../src/identity/identity-settings.js'
+import { shippedIdentitySettings } from '../../src/identity/identity-settings.js'
 import { createLogger } from '../../src/logger.js'
 import type { PipelineContext } from '../../src/pipeline/pipeline-context.js'
 import { createSourceRegistry } from '../../src/sources/registry.js'
@@ -13,15 +13,17 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ ETL_RUN_ON_START: 'false', ETL_SCHEDULE: 'off', LOG_LEVEL: 'silent', ...env })
 }
 
+/** A pipeline over `test` with the shipped identity tables (a test of a user override file uses `startLive`). */
 export function pipelineContext(test: TestDatabase, env: Record<string, string> = {}): PipelineContext {
   const config = testConfig({ DATABASE_URL: test.url, ...env })
+  if (config.identity.overridesPath) throw new Error('pipelineContext reads no override file')
   const log = createLogger('silent', { pretty: false })
   return {
     db: test.db,
     log,
     sources: createSourceRegistry(config, log),
     staleRunAfterMs: config.etl.staleRunAfterMs,
-    identity: identitySettingsFromConfig(config.identity),
+    identity: shippedIdentitySettings(config.identity),
   }
 }
 

@@ -52,7 +52,7 @@ export async function createTestDatabase(
     drop = () => withClient(base, (c) => c.query(`DROP SCHEMA ${schema} CASCADE`)).then(() => undefined)
     exec = (sqlText) => withClient(url, (c) => c.query(sqlText)).then(() => undefined)
   }
-  const db = openDatabase(parseDatabaseUrl(url))
+  const db = await openDatabase(parseDatabaseUrl(url))
   if (opts.migrate !== false) await migrateToLatest(db)
   return {
     db,

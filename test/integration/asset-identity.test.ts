@@ -205,7 +205,7 @@ describe.each(DIALECTS)('asset identity across sources, on %s', (dialect) => {
         ],
       }),
     )
-    const withOverride = fixture.withEnv({ IDENTITY_OVERRIDES_PATH: overrides })
+    const withOverride = await fixture.withEnv({ IDENTITY_OVERRIDES_PATH: overrides })
     const dry = await remapAssets(withOverride.db, identitySettingsOf(withOverride), {
       trigger: 'cli',
       now: new Date().toISOString(),

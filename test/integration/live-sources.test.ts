@@ -307,7 +307,7 @@ describe.each(DIALECTS)('live sources against the fake upstream, on %s', (dialec
       // Replaying with the old schema fails again and changes nothing.
       expect((await replayBatch(live.ctx, failed.id)).outcome).toBe('failed')
       // The fix: read the new name as the declared field (COINGECKO_FIELD_ALIASES), then replay.
-      const fixed = live.withEnv({ COINGECKO_FIELD_ALIASES: 'price_usd_current=current_price' })
+      const fixed = await live.withEnv({ COINGECKO_FIELD_ALIASES: 'price_usd_current=current_price' })
       const replayed = await replayBatch(fixed, failed.id)
       expect(replayed).toMatchObject({ outcome: 'loaded', run: { loaded: PER_PAGE } })
       await expectOneRecordPerCoin(live, 'coingecko', COINGECKO_COINS)

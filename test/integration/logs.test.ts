@@ -95,7 +95,7 @@ describe.each(DIALECTS)('structured logs, on %s', (dialect) => {
     const log = createLogger('debug', { pretty: false, destination: sink.stream })
     const { app } = await buildTestApp(test, { API_KEYS: API_KEY }, { log })
     // A second handle on the same database, closed: the health check and the reads fail, and log why.
-    const closedDb = openDatabase(parseDatabaseUrl(test.url))
+    const closedDb = await openDatabase(parseDatabaseUrl(test.url))
     await sql`select 1`.execute(closedDb.kysely)
     await closedDb.close()
     const broken = await buildTestApp({ ...test, db: closedDb }, { API_KEYS: API_KEY }, { log })

@@ -39,7 +39,7 @@ describe.each(DIALECTS)('scheduling runs, on %s', (dialect) => {
 
   it('two processes triggering one source at once start one run (the database decides)', async () => {
     live = await startLive(dialect)
-    const other = live.withEnv({})
+    const other = await live.withEnv({})
     const first = createInProcessScheduler(live.ctx, onDemand)
     const second = createInProcessScheduler(other, onDemand)
     const results = await Promise.allSettled([

@@ -1,7 +1,8 @@
 import { listFailedBatchIds } from '../../db/repositories/raw-batch-repository.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
 import { replayBatch, type ReplayResult } from '../../pipeline/replay.js'
-import { CliError, openCliContext } from '../cli-context.js'
+import { openCliContext } from '../cli-context.js'
+import { CliError } from '../cli-error.js'
 import { EXIT } from '../exit-codes.js'
 
 /** `coinpipe etl replay`: re-transform stored raw batches, without the network. */

@@ -7,7 +7,7 @@ import { EXIT } from '../exit-codes.js'
 export async function etlResetCommand(options: { source: string; stream?: string }): Promise<number> {
   const { pipeline, close } = await openCliContext()
   try {
-    pipeline.sources.get(options.source)
+    pipeline.sources.check(options.source)
     // A CSV stream is named by its absolute path; accept the path as typed too.
     let removed = await deleteCheckpoints(pipeline.db.kysely, options.source, options.stream)
     if (removed === 0 && options.stream !== undefined)

@@ -3,7 +3,8 @@ import type { EtlRunRow } from '../../db/schema.js'
 import { RunAlreadyRunningError } from '../../errors.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
 import { runSource } from '../../pipeline/run-pipeline.js'
-import { CliError, openCliContext } from '../cli-context.js'
+import { openCliContext } from '../cli-context.js'
+import { CliError } from '../cli-error.js'
 import { EXIT } from '../exit-codes.js'
 import { createProgressDisplay } from '../progress-display.js'
 import { renderRunTable } from '../run-table.js'
@@ -34,7 +35,7 @@ export async function etlRunCommand(options: EtlRunOptions): Promise<number> {
       options.source.length > 0 ? options.source : options.file.length > 0 ? ['csv'] : config.sources.enabled
     const sources =
       options.source.length > 0 ? requested : requested.filter((s) => pipeline.sources.available.includes(s))
-    for (const source of sources) pipeline.sources.get(source)
+    for (const source of sources) pipeline.sources.check(source)
     if (options.file.length > 0 && sources.some((s) => s !== 'csv')) {
       throw new CliError('--file can only be used with --source csv', EXIT.CONFIG)
     }

@@ -4,7 +4,8 @@ import { errorMessage } from '../../errors.js'
 import { createInProcessScheduler } from '../../jobs/scheduler.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
 import { redactUrl } from '../../redact-secrets.js'
-import { CliError, openCliContext } from '../cli-context.js'
+import { openCliContext } from '../cli-context.js'
+import { CliError } from '../cli-error.js'
 import { EXIT } from '../exit-codes.js'
 
 const SHUTDOWN_TIMEOUT_MS = 25_000
