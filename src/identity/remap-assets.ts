@@ -166,10 +166,10 @@ async function applyResolution(
       parked.map((p) => ({ id: p.parking, symbol: '~', name: 'remap in progress', createdAt: opts.now })),
     )
   }
-  for (const p of parked) await moveSourceAssetRecords(trx, aliasRef(p.key), p.parking)
+  for (const p of parked) await moveSourceAssetRecords(trx, aliasRef(p.key), p.from, p.parking)
   for (const p of parked) {
     const ref = aliasRef(p.key)
-    const collisions = await findRecordCollisions(trx, ref, p.to)
+    const collisions = await findRecordCollisions(trx, ref, p.parking, p.to)
     const drop: number[] = []
     const setAside = []
     for (const { moving, kept } of collisions) {
@@ -192,7 +192,7 @@ async function applyResolution(
     }
     await insertRejectionRows(trx, setAside)
     await deleteRecords(trx, drop)
-    const recordsMoved = await moveSourceAssetRecords(trx, ref, p.to)
+    const recordsMoved = await moveSourceAssetRecords(trx, ref, p.parking, p.to)
     moves.push({
       ...ref,
       fromAssetId: p.from,

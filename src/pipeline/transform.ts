@@ -1,4 +1,4 @@
-import { describeDifference, recordKey, type NewRecord } from '../domain/record.js'
+import { describeDifference, type NewRecord } from '../domain/record.js'
 import { resolveAssets, type AssetCache } from '../identity/resolve-assets.js'
 import type { DetectedSchemaChange } from '../domain/schema-change.js'
 import type {
@@ -48,14 +48,16 @@ export async function prepareBatch(
     },
   )
 
-  const firstByKey = new Map<string, number>()
+  // Rows sharing a key are found per asset and time, without building a key string per row.
+  const firstByKey = new Map<string, Map<string, number>>()
   const records: NewRecord[] = []
   const kept: SourceObservation[] = []
   const rejected: RowRejection[] = [...rejections]
   let duplicates = 0
   for (const observation of observations) {
+    const assetId = assetIdOf(cache, observation)
     const record: NewRecord = {
-      assetId: assetIdOf(cache, observation),
+      assetId,
       source: source.name,
       sourceAssetId: observation.asset.sourceAssetId,
       observedAt: observation.observedAt,
@@ -71,10 +73,11 @@ export async function prepareBatch(
       rawBatchId: provenance.rawBatchId,
       loadedAt: provenance.loadedAt,
     }
-    const key = recordKey(record)
-    const first = firstByKey.get(key)
+    let byTime = firstByKey.get(assetId)
+    if (byTime === undefined) firstByKey.set(assetId, (byTime = new Map<string, number>()))
+    const first = byTime.get(record.observedAt)
     if (first === undefined) {
-      firstByKey.set(key, records.length)
+      byTime.set(record.observedAt, records.length)
       records.push(record)
       kept.push(observation)
       continue

@@ -1,6 +1,6 @@
 import { readAmount, readCount, readObservedAt, readPrice, readSigned } from './market-fields.js'
 import type { CheckedPayload } from './payload-schema.js'
-import type { RowRejection, SourceObservation, TransformResult } from './source.js'
+import type { RowRejection, SourceAssetRef, SourceObservation, TransformResult } from './source.js'
 
 /** Where one live-source item keeps each market field; the values as found, not yet read. */
 export interface MarketItemFields {
@@ -34,13 +34,12 @@ export function observeMarketItems(
   const rejections: RowRejection[] = [...checked.rejections]
   for (const { item, position } of checked.items) {
     const fields = fieldsOf(item)
-    const raw = JSON.stringify(item)
     const reject = (reasonCode: string, why: string) =>
       rejections.push({
         line: position,
         reasonCode,
         message: `item ${position} (${String(fields.id)}): ${why}`,
-        raw,
+        raw: JSON.stringify(item),
       })
     const observedAt = readObservedAt(fields.lastUpdated)
     if (observedAt === undefined) {
@@ -58,24 +57,48 @@ export function observeMarketItems(
       )
       continue
     }
-    observations.push({
-      asset: {
-        sourceAssetId: String(fields.id),
-        symbol: String(fields.symbol).trim().toUpperCase(),
-        name: String(fields.name).trim() || null,
-      },
-      observedAt,
-      priceUsd,
-      marketCapUsd: readAmount(fields.marketCap),
-      volume24hUsd: readAmount(fields.volume24h, { zeroIsKnown: true }),
-      change24hPct: readSigned(fields.change24hPct),
-      rank: readCount(fields.rank),
-      circulatingSupply: readAmount(fields.circulatingSupply),
-      totalSupply: readAmount(fields.totalSupply),
-      maxSupply: readAmount(fields.maxSupply),
-      line: position,
-      raw,
-    })
+    observations.push(
+      new MarketObservation(
+        {
+          sourceAssetId: String(fields.id),
+          symbol: String(fields.symbol).trim().toUpperCase(),
+          name: String(fields.name).trim() || null,
+        },
+        observedAt,
+        priceUsd,
+        readAmount(fields.marketCap),
+        readAmount(fields.volume24h, { zeroIsKnown: true }),
+        readSigned(fields.change24hPct),
+        readCount(fields.rank),
+        readAmount(fields.circulatingSupply),
+        readAmount(fields.totalSupply),
+        readAmount(fields.maxSupply),
+        position,
+        item,
+      ),
+    )
   }
   return { observations, rejections, schemaChanges: checked.changes }
+}
+
+/** An item's observation; its text is written out of the parsed item only when asked for (a conflict). */
+class MarketObservation implements SourceObservation {
+  constructor(
+    readonly asset: SourceAssetRef,
+    readonly observedAt: string,
+    readonly priceUsd: number,
+    readonly marketCapUsd: number | null,
+    readonly volume24hUsd: number | null,
+    readonly change24hPct: number | null,
+    readonly rank: number | null,
+    readonly circulatingSupply: number | null,
+    readonly totalSupply: number | null,
+    readonly maxSupply: number | null,
+    readonly line: number,
+    private readonly item: Record<string, unknown>,
+  ) {}
+
+  get raw(): string {
+    return JSON.stringify(this.item)
+  }
 }

@@ -1,12 +1,13 @@
 import pg from 'pg'
 import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely'
-import { sameMarketValues, type MarketValues } from '../../domain/record.js'
+import type { NewRecord } from '../../domain/record.js'
 import type { Db } from '../database.js'
 import type { Database } from '../schema.js'
 import { createQueryLog } from './query-log.js'
+import { CopyFromStdin, copyValue, poolWithCopy } from './postgres-copy.js'
 import {
   RECORD_COLUMNS,
-  recordParams,
+  sharedProvenance,
   toMarketValues,
   VALUE_COLUMNS,
   type ExistingValuesRow,
@@ -38,22 +39,22 @@ export function parsePgTimestamp(value: string): string {
   return Number.isNaN(date.getTime()) ? value : date.toISOString()
 }
 
-const PG_ARRAY_TYPES: Record<(typeof RECORD_COLUMNS)[number], string> = {
-  asset_id: 'text[]',
-  source: 'text[]',
-  observed_at: 'timestamptz[]',
-  price_usd: 'float8[]',
-  market_cap_usd: 'float8[]',
-  volume_24h_usd: 'float8[]',
-  change_24h_pct: 'float8[]',
-  rank: 'int4[]',
-  circulating_supply: 'float8[]',
-  total_supply: 'float8[]',
-  max_supply: 'float8[]',
-  run_id: 'int8[]',
-  raw_batch_id: 'int8[]',
-  loaded_at: 'timestamptz[]',
-  source_asset_id: 'text[]',
+/**
+ * Where a batch's records land first, per connection: `COPY` streams them in, then one
+ * `INSERT … SELECT … ON CONFLICT` moves them. Columns that hold one value for the whole batch
+ * (source, run, raw batch, load time) are not staged but bound once.
+ */
+const INCOMING_COLUMNS = ['ord', 'asset_id', 'observed_at', ...VALUE_COLUMNS, 'source_asset_id'] as const
+const CREATE_INCOMING = `CREATE TEMP TABLE IF NOT EXISTS records_incoming (
+  ord int4, asset_id text, observed_at timestamptz, price_usd float8, market_cap_usd float8,
+  volume_24h_usd float8, change_24h_pct float8, rank int4, circulating_supply float8,
+  total_supply float8, max_supply float8, source_asset_id text
+) ON COMMIT DELETE ROWS`
+const COPY_INCOMING = `COPY records_incoming (${INCOMING_COLUMNS.join(', ')}) FROM STDIN`
+
+/** One row of COPY text for `INCOMING_COLUMNS`. */
+function incomingLine(ord: number, r: NewRecord): string {
+  return `${ord}\t${copyValue(r.assetId)}\t${r.observedAt}\t${copyValue(r.priceUsd)}\t${copyValue(r.marketCapUsd)}\t${copyValue(r.volume24hUsd)}\t${copyValue(r.change24hPct)}\t${copyValue(r.rank)}\t${copyValue(r.circulatingSupply)}\t${copyValue(r.totalSupply)}\t${copyValue(r.maxSupply)}\t${copyValue(r.sourceAssetId)}\n`
 }
 
 /** PostgreSQL through a pg pool; sessions run in UTC. */
@@ -79,7 +80,7 @@ export function openPostgres(url: string): Db {
   pool.on('error', () => undefined)
   const queryLog = createQueryLog()
   const kysely = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: new PostgresDialect({ pool: poolWithCopy(pool) }),
     plugins: [new CamelCasePlugin()],
     log: queryLog.log,
   })
@@ -91,53 +92,36 @@ export function openPostgres(url: string): Db {
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     ping: (timeoutMs) => pingPool(pool, timeoutMs),
     /**
-     * The rows travel as column arrays through `unnest` and are inserted with ON CONFLICT DO NOTHING:
-     * one round trip when every key is new. Otherwise a second statement reads the stored values of
-     * the batch's keys; a key this statement inserted holds exactly the input values, so the keys
-     * that differ are the conflicts, whoever wrote them (a concurrent writer included).
+     * The rows are copied into the connection's staging table and inserted from there with
+     * ON CONFLICT DO NOTHING. When some keys already existed, one more statement returns the stored
+     * values that differ from the staged ones: a key this statement inserted holds exactly the
+     * staged values, so those are the conflicts, whoever wrote them (a concurrent writer included).
      */
     async writeRecords(trx, rows) {
       if (rows.length === 0) return { inserted: 0, unchanged: 0, conflicts: [] }
-      const columns: unknown[][] = RECORD_COLUMNS.map(() => new Array<unknown>(rows.length))
-      rows.forEach((row, i) =>
-        recordParams(row).forEach((value, c) => ((columns[c] as unknown[])[i] = value)),
-      )
-      // A column with one value for the whole batch (source, run, batch, load time) travels once.
-      // The key's first column always travels as an array, so unnest has a row count even for one row.
-      const constant = columns.map((values, c) => c > 0 && values.every((v) => v === values[0]))
-      const varying = RECORD_COLUMNS.filter((_, c) => !constant[c])
-      const arrays = sql.join(
-        columns.flatMap((values, c) =>
-          constant[c] ? [] : [sql`${values}::${sql.raw(PG_ARRAY_TYPES[RECORD_COLUMNS[c]!])}`],
-        ),
-      )
-      const selected = sql.join(
-        columns.map((values, c) =>
-          constant[c]
-            ? sql`${values[0]}::${sql.raw(PG_ARRAY_TYPES[RECORD_COLUMNS[c]!].slice(0, -2))}`
-            : sql.ref(`i.${RECORD_COLUMNS[c]!}`),
-        ),
-      )
-      const names = sql.raw(RECORD_COLUMNS.join(', '))
+      const { source, runId, rawBatchId, loadedAt } = sharedProvenance(rows)
       const db = trx.withoutPlugins()
+      await sql.raw(CREATE_INCOMING).execute(db)
+      await sql`DELETE FROM records_incoming`.execute(db)
+      let text = ''
+      for (let i = 0; i < rows.length; i++) text += incomingLine(i, rows[i]!)
+      await sql`${new CopyFromStdin(COPY_INCOMING, text)}`.execute(db)
       const insert = await sql`
-        INSERT INTO records (${names}) SELECT ${selected} FROM unnest(${arrays}) AS i(${sql.raw(varying.join(', '))})
+        INSERT INTO records (${sql.raw(RECORD_COLUMNS.join(', '))})
+        SELECT asset_id, ${source}, observed_at, ${sql.raw(VALUE_COLUMNS.join(', '))},
+               ${runId}::int8, ${rawBatchId}::int8, ${loadedAt}::timestamptz, source_asset_id
+        FROM records_incoming
         ON CONFLICT (asset_id, source, observed_at) DO NOTHING`.execute(db)
       const inserted = Number(insert.numAffectedRows ?? 0)
       if (inserted === rows.length) return { inserted, unchanged: 0, conflicts: [] }
 
-      const stored = await sql<ExistingValuesRow & { ord: number }>`
-        SELECT i.ord, ${sql.raw(VALUE_COLUMNS.map((c) => `r.${c}`).join(', '))}
-        FROM unnest(${rows.map((_, i) => i)}::int4[], ${columns[0]}::text[], ${columns[1]}::text[], ${columns[2]}::timestamptz[])
-          AS i(ord, asset_id, source, observed_at)
-        JOIN records r ON r.asset_id = i.asset_id AND r.source = i.source AND r.observed_at = i.observed_at`.execute(
-        db,
-      )
-      const conflicts: { index: number; existing: MarketValues }[] = []
-      for (const row of stored.rows) {
-        const existing = toMarketValues(row)
-        if (!sameMarketValues(existing, rows[row.ord]!)) conflicts.push({ index: row.ord, existing })
-      }
+      const values = (alias: string) => sql.raw(VALUE_COLUMNS.map((c) => `${alias}.${c}`).join(', '))
+      const differing = await sql<ExistingValuesRow & { ord: number }>`
+        SELECT i.ord, ${values('r')}
+        FROM records_incoming i
+        JOIN records r ON r.asset_id = i.asset_id AND r.source = ${source} AND r.observed_at = i.observed_at
+        WHERE (${values('r')}) IS DISTINCT FROM (${values('i')})`.execute(db)
+      const conflicts = differing.rows.map((row) => ({ index: row.ord, existing: toMarketValues(row) }))
       return { inserted, unchanged: rows.length - inserted - conflicts.length, conflicts }
     },
     async lockIdentity(trx, mode) {

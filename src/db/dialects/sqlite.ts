@@ -19,7 +19,8 @@ import type { Database } from '../schema.js'
 import { createQueryLog } from './query-log.js'
 import {
   RECORD_COLUMNS,
-  RECORD_FIELDS,
+  recordParams,
+  sharedProvenance,
   toMarketValues,
   VALUE_COLUMNS,
   type ExistingValuesRow,
@@ -59,9 +60,9 @@ export function openSqlite(path: string): Db {
       let unchanged = 0
       const conflicts: { index: number; existing: MarketValues }[] = []
       const { insert, findValues } = (statements ??= prepareRecordStatements(raw))
+      if (rows.length > 0) sharedProvenance(rows)
       rows.forEach((row: NewRecord, index) => {
-        // Named parameters bind straight from the record: no array per row.
-        if (insert.run(row).changes === 1) {
+        if (insertRecord(insert, row) === 1) {
           inserted++
           return
         }
@@ -96,14 +97,41 @@ const WRITE_RECORDS = CompiledQuery.raw('INSERT INTO records')
 
 function prepareRecordStatements(raw: SqliteDatabase.Database) {
   return {
-    insert: raw.prepare(
-      `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_FIELDS.map((f) => `@${f}`).join(', ')})
+    insert: raw.prepare<RecordParams>(
+      `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})
        ON CONFLICT (asset_id, source, observed_at) DO NOTHING`,
     ),
     findValues: raw.prepare<[string, string, string], ExistingValuesRow>(
       `SELECT ${VALUE_COLUMNS.join(', ')} FROM records WHERE asset_id = ? AND source = ? AND observed_at = ?`,
     ),
   }
+}
+
+type RecordParams = ReturnType<typeof recordParams>
+
+/**
+ * Binds one record in `RECORD_COLUMNS` order, field by field: positional parameters bind faster than
+ * named ones (no lookup by name per parameter) and no array is built per row. The order is
+ * `RECORD_FIELDS`, as in `recordParams`; test/integration/write-records.test.ts reads every column back.
+ */
+function insertRecord(insert: SqliteDatabase.Statement<RecordParams>, r: NewRecord): number {
+  return insert.run(
+    r.assetId,
+    r.source,
+    r.observedAt,
+    r.priceUsd,
+    r.marketCapUsd,
+    r.volume24hUsd,
+    r.change24hPct,
+    r.rank,
+    r.circulatingSupply,
+    r.totalSupply,
+    r.maxSupply,
+    r.runId,
+    r.rawBatchId,
+    r.loadedAt,
+    r.sourceAssetId,
+  ).changes
 }
 
 /**

@@ -224,30 +224,35 @@ export async function deleteUnusedAssets(db: Kysely<Database>, ids: readonly str
   return deleted
 }
 
-/** Moves a source asset's records to `toAssetId`; returns how many moved. */
+/**
+ * Moves a source asset's records from `fromAssetId`, where its alias put them, to `toAssetId`;
+ * returns how many moved. The natural key's leading `asset_id` finds them.
+ */
 export async function moveSourceAssetRecords(
   db: Kysely<Database>,
   ref: { source: string; sourceAssetId: string },
+  fromAssetId: string,
   toAssetId: string,
 ): Promise<number> {
   const result = await db
     .updateTable('records')
     .set({ assetId: toAssetId })
+    .where('assetId', '=', fromAssetId)
     .where('source', '=', ref.source)
     .where('sourceAssetId', '=', ref.sourceAssetId)
-    .where('assetId', '<>', toAssetId)
     .executeTakeFirst()
   return Number(result.numUpdatedRows)
 }
 
 /**
- * Records of `ref` whose key is already taken at `toAssetId` (by another source id of the same
- * source): each moving record with the record it would meet, so the caller can drop true duplicates
- * and keep the rest.
+ * Records of `ref` (sitting at `fromAssetId`) whose key is already taken at `toAssetId` (by another
+ * source id of the same source): each moving record with the record it would meet, so the caller
+ * can drop true duplicates and keep the rest.
  */
 export async function findRecordCollisions(
   db: Kysely<Database>,
   ref: { source: string; sourceAssetId: string },
+  fromAssetId: string,
   toAssetId: string,
 ): Promise<{ moving: RecordRow; kept: RecordRow }[]> {
   const pairs = await db
@@ -259,9 +264,9 @@ export async function findRecordCollisions(
         .on('t.assetId', '=', toAssetId),
     )
     .select(['m.id as movingId', 't.id as keptId'])
+    .where('m.assetId', '=', fromAssetId)
     .where('m.source', '=', ref.source)
     .where('m.sourceAssetId', '=', ref.sourceAssetId)
-    .where('m.assetId', '<>', toAssetId)
     .execute()
   if (pairs.length === 0) return []
   const ids = pairs.flatMap((p) => [Number(p.movingId), Number(p.keptId)])

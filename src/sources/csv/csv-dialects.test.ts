@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import type { RowRejection, SourceObservation } from '../source.js'
 import { mapCsvHeader } from './csv-header.js'
 import { normalizeCsvRows } from './csv-normalize.js'
-import { readCsvBatches, type CsvBatchMeta, type CsvRow } from './csv-read.js'
+import { readCsvBatches, type CsvBatchMeta } from './csv-read.js'
+import { CsvRows } from './csv-rows.js'
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../../../test/fixtures/csv/dialects/${name}`, import.meta.url))
@@ -15,7 +16,7 @@ async function importFile(path: string, batchRows = 1) {
   const metas: CsvBatchMeta[] = []
   for await (const batch of readCsvBatches(path, undefined, { batchRows }, new AbortController().signal)) {
     const meta = batch.meta as unknown as CsvBatchMeta
-    const result = normalizeCsvRows(batch.parsed as CsvRow[], mapCsvHeader(meta.columns), meta.decimalMark)
+    const result = normalizeCsvRows(batch.parsed as CsvRows, mapCsvHeader(meta.columns), meta.decimalMark)
     observations.push(...result.observations)
     rejections.push(...result.rejections)
     metas.push(meta)
@@ -98,7 +99,7 @@ describe('CSV files as spreadsheets and exports write them', () => {
     const { metas } = await importFile(path)
     expect(metas[0]!.decimalMark).toBe('.')
     const rows = [{ fields: ['2024-03-01', 'ARB', 'Arbitrum', '0,5', '1', '2'], line: 2, raw: '' }]
-    const result = normalizeCsvRows(rows, mapCsvHeader(metas[0]!.columns), '.')
+    const result = normalizeCsvRows(CsvRows.of(rows), mapCsvHeader(metas[0]!.columns), '.')
     expect(result.rejections).toMatchObject([{ reasonCode: 'CSV_PRICE_INVALID' }])
   })
 })

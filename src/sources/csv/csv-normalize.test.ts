@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { mapCsvHeader } from './csv-header.js'
 import { normalizeCsvRow } from './csv-normalize.js'
+import { CsvRows } from './csv-rows.js'
 
 const header = mapCsvHeader(['date', 'symbol', 'name', 'price_usd', 'market_cap_usd', 'volume_24h_usd'])
-const row = (fields: string[], line = 2) => normalizeCsvRow({ fields, line, raw: fields.join(',') }, header)
+const row = (fields: string[], line = 2) =>
+  normalizeCsvRow(CsvRows.of([{ fields, line, raw: fields.join(',') }]), 0, header)
 const ok = (fields: string[]) => {
   const result = row(fields)
   if ('reasonCode' in result) throw new Error(`rejected: ${result.message}`)
@@ -90,7 +92,8 @@ describe('normalizeCsvRow', () => {
   it('keeps a negative 24h change, which is a real value', () => {
     const withChange = mapCsvHeader(['date', 'symbol', 'close', 'percent_change_24h'])
     const result = normalizeCsvRow(
-      { fields: ['2024-01-31', 'BTC', '1', '-3.5'], line: 2, raw: '' },
+      CsvRows.of([{ fields: ['2024-01-31', 'BTC', '1', '-3.5'], line: 2, raw: '' }]),
+      0,
       withChange,
     )
     expect(result).toMatchObject({ priceUsd: 1, change24hPct: -3.5 })

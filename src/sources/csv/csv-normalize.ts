@@ -2,7 +2,7 @@ import { parseDecimal, type DecimalMark } from '../../domain/parse-decimal.js'
 import { parseTimestamp } from '../../domain/parse-timestamp.js'
 import type { RowRejection, SourceAssetRef, SourceObservation, TransformResult } from '../source.js'
 import type { CsvField, CsvHeaderMap } from './csv-header.js'
-import type { CsvRow } from './csv-read.js'
+import type { CsvRows } from './csv-rows.js'
 
 /** Optional numeric columns, in the order `normalizeCsvRow` reads them; only a 24h change may be negative. */
 const OPTIONAL_NUMBERS: readonly CsvField[] = [
@@ -17,53 +17,84 @@ const OPTIONAL_NUMBERS: readonly CsvField[] = [
 
 /** Pure: CSV rows → observations, each bad row rejected with its line and reason. */
 export function normalizeCsvRows(
-  rows: readonly CsvRow[],
+  rows: CsvRows,
   header: CsvHeaderMap,
   decimalMark: DecimalMark = '.',
 ): TransformResult {
   const observations: SourceObservation[] = []
   const rejections: RowRejection[] = []
   const assets: AssetRefs = new Map()
-  for (const row of rows) {
-    const result = normalizeCsvRow(row, header, assets, decimalMark)
+  for (let i = 0; i < rows.length; i++) {
+    const result = normalizeCsvRow(rows, i, header, assets, decimalMark)
     if ('reasonCode' in result) rejections.push(result)
     else observations.push(result)
   }
   return { observations, rejections }
 }
 
-/** Asset refs already built in this batch, so a symbol repeated on every row is one object. */
-type AssetRefs = Map<string, SourceAssetRef>
+/** Asset refs already built in this batch, by symbol then name: a symbol repeated on every row is one object. */
+type AssetRefs = Map<string, Map<string, SourceAssetRef>>
 
-// A hot loop over every row of every file: no closures or dictionaries per row.
+/**
+ * A row's observation. Its line and text are read from the batch only when asked for (a conflict
+ * message); the row itself is not kept as an object.
+ */
+class CsvObservation implements SourceObservation {
+  constructor(
+    readonly asset: SourceAssetRef,
+    readonly observedAt: string,
+    readonly priceUsd: number,
+    readonly marketCapUsd: number | null,
+    readonly volume24hUsd: number | null,
+    readonly change24hPct: number | null,
+    readonly rank: number | null,
+    readonly circulatingSupply: number | null,
+    readonly totalSupply: number | null,
+    readonly maxSupply: number | null,
+    private readonly rows: CsvRows,
+    private readonly index: number,
+  ) {}
+
+  get line(): number {
+    return this.rows.lineOf(this.index)
+  }
+
+  get raw(): string {
+    return this.rows.rawOf(this.index)
+  }
+}
+
+// A hot loop over every row of every file: no closures, dictionaries or strings built per row.
 export function normalizeCsvRow(
-  row: CsvRow,
+  rows: CsvRows,
+  i: number,
   header: CsvHeaderMap,
   assets: AssetRefs = new Map(),
   decimalMark: DecimalMark = '.',
 ): SourceObservation | RowRejection {
-  const { fields, line } = row
-  if (row.malformed !== undefined) return reject(row, 'CSV_ROW_MALFORMED', row.malformed)
+  const malformed = rows.malformedOf(i)
+  if (malformed !== undefined) return reject(rows, i, 'CSV_ROW_MALFORMED', malformed)
+  const fields = rows.fieldsOf(i)
   if (fields.length !== header.width) {
-    return reject(row, 'CSV_COLUMN_COUNT', `expected ${header.width} columns, found ${fields.length}`)
+    return reject(rows, i, 'CSV_COLUMN_COUNT', `expected ${header.width} columns, found ${fields.length}`)
   }
 
   const rawDate = fields[header.observed_at] ?? ''
   const observedAt = parseTimestamp(rawDate)
   if (observedAt === undefined) {
-    return reject(row, 'CSV_DATE_INVALID', `date ${JSON.stringify(rawDate.trim())} is not a usable date`)
+    return reject(rows, i, 'CSV_DATE_INVALID', `date ${JSON.stringify(rawDate.trim())} is not a usable date`)
   }
 
   const rawSymbol = fields[header.symbol] ?? ''
   const rawName = header.name === undefined ? '' : (fields[header.name] ?? '')
   const asset = assetRef(rawSymbol, rawName, assets)
-  if (asset === undefined) return reject(row, 'CSV_SYMBOL_MISSING', 'symbol is empty')
+  if (asset === undefined) return reject(rows, i, 'CSV_SYMBOL_MISSING', 'symbol is empty')
 
   const rawPrice = fields[header.price_usd] ?? ''
   const priceUsd = parseDecimal(rawPrice, decimalMark)
   if (priceUsd === null || priceUsd === undefined || priceUsd < 0) {
     const why = priceUsd === null ? 'is missing' : 'is not a non-negative number'
-    return reject(row, 'CSV_PRICE_INVALID', `price ${JSON.stringify(rawPrice.trim())} ${why}`)
+    return reject(rows, i, 'CSV_PRICE_INVALID', `price ${JSON.stringify(rawPrice.trim())} ${why}`)
   }
 
   const marketCapUsd = optionalNumber(fields, header.market_cap_usd, false, decimalMark)
@@ -73,32 +104,45 @@ export function normalizeCsvRow(
   const circulatingSupply = optionalNumber(fields, header.circulating_supply, false, decimalMark)
   const totalSupply = optionalNumber(fields, header.total_supply, false, decimalMark)
   const maxSupply = optionalNumber(fields, header.max_supply, false, decimalMark)
-  const values = [marketCapUsd, volume24hUsd, change24hPct, rank, circulatingSupply, totalSupply, maxSupply]
-  const bad = values.indexOf(undefined)
-  if (bad !== -1) {
-    const field = OPTIONAL_NUMBERS[bad]!
+  if (
+    marketCapUsd === undefined ||
+    volume24hUsd === undefined ||
+    change24hPct === undefined ||
+    rank === undefined ||
+    circulatingSupply === undefined ||
+    totalSupply === undefined ||
+    maxSupply === undefined
+  ) {
+    const values = [marketCapUsd, volume24hUsd, change24hPct, rank, circulatingSupply, totalSupply, maxSupply]
+    const field = OPTIONAL_NUMBERS[values.indexOf(undefined)]!
     const text = fields[header[field]!] ?? ''
-    return reject(row, 'CSV_VALUE_INVALID', `${field} ${JSON.stringify(text.trim())} is not a valid number`)
+    return reject(
+      rows,
+      i,
+      'CSV_VALUE_INVALID',
+      `${field} ${JSON.stringify(text.trim())} is not a valid number`,
+    )
   }
 
-  return {
+  return new CsvObservation(
     asset,
     observedAt,
     priceUsd,
-    marketCapUsd: marketCapUsd ?? null,
-    volume24hUsd: volume24hUsd ?? null,
-    change24hPct: change24hPct ?? null,
-    rank: rank == null ? null : Math.round(rank),
-    circulatingSupply: circulatingSupply ?? null,
-    totalSupply: totalSupply ?? null,
-    maxSupply: maxSupply ?? null,
-    line,
-    raw: row.raw,
-  }
+    marketCapUsd,
+    volume24hUsd,
+    change24hPct,
+    rank === null ? null : Math.round(rank),
+    circulatingSupply,
+    totalSupply,
+    maxSupply,
+    rows,
+    i,
+  )
 }
 
-function reject(row: CsvRow, reasonCode: string, why: string): RowRejection {
-  return { line: row.line, reasonCode, message: `line ${row.line}: ${why}`, raw: row.raw }
+function reject(rows: CsvRows, i: number, reasonCode: string, why: string): RowRejection {
+  const line = rows.lineOf(i)
+  return { line, reasonCode, message: `line ${line}: ${why}`, raw: rows.rawOf(i) }
 }
 
 /** null when the column is absent or says "unknown"; undefined when it holds something unusable. */
@@ -114,14 +158,15 @@ function optionalNumber(
 }
 
 function assetRef(rawSymbol: string, rawName: string, assets: AssetRefs): SourceAssetRef | undefined {
-  const cacheKey = `${rawSymbol}\u0000${rawName}`
-  const known = assets.get(cacheKey)
+  let byName = assets.get(rawSymbol)
+  const known = byName?.get(rawName)
   if (known) return known
   const symbol = normalizeSymbol(rawSymbol)
   if (symbol === '') return undefined
   const name = normalizeName(rawName)
   const ref = { sourceAssetId: name ? `${symbol}:${name.toLowerCase()}` : symbol, symbol, name }
-  assets.set(cacheKey, ref)
+  if (byName === undefined) assets.set(rawSymbol, (byName = new Map<string, SourceAssetRef>()))
+  byName.set(rawName, ref)
   return ref
 }
 

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { ExtractedBatch } from '../source.js'
 import type { CsvCursor } from './csv-cursor.js'
-import { parseCsvBatch, readCsvBatches, type CsvBatchMeta, type CsvRow } from './csv-read.js'
+import { parseCsvBatch, readCsvBatches, type CsvBatchMeta } from './csv-read.js'
+import type { CsvRows } from './csv-rows.js'
 
 function file(text: string | Buffer): string {
   const path = join(mkdtempSync(join(tmpdir(), 'coinpipe-read-')), 'f.csv')
@@ -19,7 +20,7 @@ async function readAll(path: string, cursor?: CsvCursor, batchRows = 2): Promise
   return batches
 }
 
-const rowsOf = (batches: ExtractedBatch[]) => batches.flatMap((b) => b.parsed as CsvRow[])
+const rowsOf = (batches: ExtractedBatch[]) => batches.flatMap((b) => (b.parsed as CsvRows).toArray())
 
 describe('readCsvBatches', () => {
   it('strips a UTF-8 BOM so the first header column is recognised', async () => {
@@ -69,7 +70,9 @@ describe('readCsvBatches', () => {
   it('reads a stored batch back into exactly the rows the live import saw', async () => {
     const path = file('\uFEFFdate,symbol,price\n2024-01-01,A,"1,5"\n\n2024-01-01,B,2\n2024-01-01,C,3\n')
     for (const batch of await readAll(path)) {
-      expect(parseCsvBatch(batch.payload, batch.meta as unknown as CsvBatchMeta)).toEqual(batch.parsed)
+      expect(parseCsvBatch(batch.payload, batch.meta as unknown as CsvBatchMeta).toArray()).toEqual(
+        (batch.parsed as CsvRows).toArray(),
+      )
     }
   })
 

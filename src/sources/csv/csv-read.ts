@@ -6,17 +6,8 @@ import type { CsvCursor } from './csv-cursor.js'
 import { DEFAULT_DIALECT, detectCsvDialect, type CsvDialect, type CsvDialectSetting } from './csv-dialect.js'
 import { mapCsvHeader, CsvHeaderError } from './csv-header.js'
 import { CsvRecordReader, type CsvRecordSink } from './csv-records.js'
+import { CsvRows } from './csv-rows.js'
 import { FilePrefixHasher, hashFilePrefix } from './file-prefix.js'
-
-/** One CSV record with where it stood in the file. */
-export interface CsvRow {
-  readonly fields: readonly string[]
-  /** 1-based line the record starts on. */
-  readonly line: number
-  readonly raw: string
-  /** Why csv-parse could not read the record; its fields are then empty. */
-  readonly malformed?: string
-}
 
 /** What a stored CSV batch needs besides its text to be read again. */
 export interface CsvBatchMeta extends Partial<CsvDialect> {
@@ -92,12 +83,12 @@ export async function* readCsvBatches(
   const batch = (count: number): ExtractedBatch => {
     const byteEnd = pending.ends[count - 1]!
     const cols = columns ?? []
-    const payload = hasher.text(batchStart, byteEnd)
-    const rows = toCsvRows(payload, takePending(pending, count), batchStart, lineBase)
-    lines = lineBase + countNewlines(payload)
+    const bytes = hasher.bytes(batchStart, byteEnd)
+    const rows = toCsvRows(bytes, takePending(pending, count), batchStart, lineBase)
+    lines = lineBase + countNewlines(bytes)
     const meta: CsvBatchMeta = { file, columns: cols, lineBase, ...dialect }
     const out: ExtractedBatch = {
-      payload,
+      payload: bytes.toString('utf8'),
       meta: { ...meta },
       rowCount: rows.length,
       cursorAfter: {
@@ -120,7 +111,7 @@ export async function* readCsvBatches(
     const [fields] = takePending(pending, 1).fields
     columns = (fields ?? []).map((c) => c.trim())
     checkHeader(file, columns)
-    lines += countNewlines(hasher.text(batchStart, headerEnd))
+    lines += countNewlines(hasher.bytes(batchStart, headerEnd))
     lineBase = lines
     batchStart = headerEnd
   }
@@ -150,7 +141,7 @@ export async function* readCsvBatches(
 }
 
 /** Reads a stored batch's text back into rows, exactly as the live import saw them. */
-export function parseCsvBatch(payload: string, meta: CsvBatchMeta): CsvRow[] {
+export function parseCsvBatch(payload: string, meta: CsvBatchMeta): CsvRows {
   const bytes = Buffer.from(payload, 'utf8')
   const pending: PendingRecords = { fields: [], ends: [], reasons: new Map() }
   const reader = new CsvRecordReader(
@@ -161,7 +152,7 @@ export function parseCsvBatch(payload: string, meta: CsvBatchMeta): CsvRow[] {
   )
   reader.write(bytes)
   reader.end()
-  return toCsvRows(payload, takePending(pending, pending.ends.length), 0, meta.lineBase)
+  return toCsvRows(bytes, takePending(pending, pending.ends.length), 0, meta.lineBase)
 }
 
 function collectInto(pending: PendingRecords): CsvRecordSink {
@@ -196,56 +187,15 @@ function takePending(pending: PendingRecords, count: number): PendingRecords {
   return taken
 }
 
-/**
- * Cuts each record's text out of its batch's payload, which starts at byte `payloadStart` of the
- * file. On ASCII text byte and character offsets agree, so the cut is a cheap slice of the payload
- * string; otherwise the bytes are decoded record by record.
- */
-function toCsvRows(
-  payload: string,
-  records: PendingRecords,
-  payloadStart: number,
-  lineBase: number,
-): CsvRow[] {
-  const ascii = Buffer.byteLength(payload) === payload.length
-  const bytes = ascii ? undefined : Buffer.from(payload, 'utf8')
-  const { fields, ends, reasons } = records
-  const rows: CsvRow[] = new Array<CsvRow>(ends.length)
-  let lines = lineBase
-  let from = 0
-  for (let i = 0; i < ends.length; i++) {
-    const to = ends[i]! - payloadStart
-    const raw = bytes ? bytes.subarray(from, to).toString('utf8') : payload.slice(from, to)
-    rows[i] = toCsvRow(fields[i], raw, lines, reasons.get(i))
-    lines += countNewlines(raw)
-    from = to
-  }
-  return rows
+/** The batch's records over its bytes, which start at byte `bytesStart` of the file. */
+function toCsvRows(bytes: Buffer, records: PendingRecords, bytesStart: number, lineBase: number): CsvRows {
+  const ends = bytesStart === 0 ? records.ends : records.ends.map((end) => end - bytesStart)
+  return new CsvRows(bytes, records.fields, ends, records.reasons, lineBase)
 }
 
-const NO_FIELDS: readonly string[] = Object.freeze([])
-
-function toCsvRow(
-  fields: string[] | undefined,
-  raw: string,
-  linesBefore: number,
-  malformed?: string,
-): CsvRow {
-  // Skipped empty lines sit at the front of the next record's text; its line delimiter at the end.
-  let first = 0
-  while (raw.charCodeAt(first) === 10 || raw.charCodeAt(first) === 13) first++
-  let last = raw.length
-  while (last > first && (raw.charCodeAt(last - 1) === 10 || raw.charCodeAt(last - 1) === 13)) last--
-  const line = linesBefore + countNewlines(raw.slice(0, first)) + 1
-  const text = raw.slice(first, last)
-  return malformed === undefined
-    ? { fields: fields ?? NO_FIELDS, line, raw: text }
-    : { fields: NO_FIELDS, line, raw: text, malformed }
-}
-
-function countNewlines(text: string): number {
+function countNewlines(bytes: Buffer): number {
   let n = 0
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++
+  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++
   return n
 }
 

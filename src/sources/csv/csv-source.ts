@@ -6,7 +6,8 @@ import type { RawPayload, Source, Stream, StreamOptions, TransformResult } from 
 import { parseCsvCursor } from './csv-cursor.js'
 import { mapCsvHeader } from './csv-header.js'
 import { normalizeCsvRows } from './csv-normalize.js'
-import { parseCsvBatch, readCsvBatches, type CsvBatchMeta, type CsvRow } from './csv-read.js'
+import { parseCsvBatch, readCsvBatches, type CsvBatchMeta } from './csv-read.js'
+import { CsvRows } from './csv-rows.js'
 
 /** CSV files of prices: one stream per file, checkpointed by content hash and offset. */
 export function createCsvSource(config: Config['sources']['csv']): Source {
@@ -32,7 +33,7 @@ export function createCsvSource(config: Config['sources']['csv']): Source {
     },
     transform(_stream: string, batch: RawPayload & { parsed?: unknown }): TransformResult {
       const meta = batch.meta as unknown as CsvBatchMeta
-      const rows = (batch.parsed as CsvRow[] | undefined) ?? parseCsvBatch(batch.payload, meta)
+      const rows = batch.parsed instanceof CsvRows ? batch.parsed : parseCsvBatch(batch.payload, meta)
       return normalizeCsvRows(rows, mapCsvHeader(meta.columns), meta.decimalMark)
     },
   }

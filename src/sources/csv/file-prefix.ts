@@ -24,11 +24,6 @@ export class FilePrefixHasher {
     this.pending.push(chunk)
   }
 
-  /** The bytes [from, to) as text; they must lie after the last `digestAt` offset and be pushed already. */
-  text(from: number, to: number): string {
-    return this.bytes(from, to).toString('utf8')
-  }
-
   /** The bytes [from, to); they must lie after the last `digestAt` offset and be pushed already. */
   bytes(from: number, to: number): Buffer {
     const parts: Buffer[] = []
