@@ -18,6 +18,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle-cli.ts ./scripts/
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
@@ -36,4 +37,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "dist/cli/healthcheck.js"]
 # Exec form, no shell in between: SIGTERM reaches node, and `serve` drains and lets the batch in flight commit.
-CMD ["node", "dist/main.js", "serve"]
+CMD ["node", "dist/bin/coinpipe.js", "serve"]

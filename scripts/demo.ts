@@ -10,7 +10,7 @@ import { startFakeUpstream } from '../fake-upstream/server.js'
 
 const MINUTE_MS = 60_000
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+const MAIN = fileURLToPath(new URL('../dist/bin/coinpipe.js', import.meta.url))
 
 const fake = await startFakeUpstream({ port: Number(process.env.FAKE_UPSTREAM_PORT ?? 8081) })
 const clock = setInterval(() => fake.advance(MINUTE_MS), MINUTE_MS)

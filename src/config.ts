@@ -32,8 +32,18 @@ export type RecordSource = (typeof RECORD_SOURCES)[number]
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 type LogLevel = (typeof LOG_LEVELS)[number]
 
-/** The root of the installed package, where the bundled sample data lives. */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+/**
+ * The root of the installed package, where the bundled sample data lives: the nearest folder above
+ * this module with a package.json (this module sits in `src/`, `dist/` or the CLI bundle's `dist/bin/`).
+ */
+export const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)))
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(resolve(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) return resolve(from, '..')
+  }
+}
 const SAMPLE_CSV = resolve(PACKAGE_ROOT, 'data/sample-prices.csv')
 
 export type DatabaseConfig =

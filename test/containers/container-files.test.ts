@@ -101,6 +101,21 @@ describe('the Dockerfile', () => {
     expect(modules && splitFlags(modules).flags.from).toBe(buildStage.name)
   })
 
+  it('copies into the build stage every file the build script names', () => {
+    const copied = argsOf(buildStage, 'COPY').flatMap((args) =>
+      splitFlags(args).rest.split(/\s+/).slice(0, -1),
+    )
+    const named = [
+      ...PACKAGE.scripts.build!.matchAll(/(?:^|\s)((?:scripts|src)\/[\w./-]+|tsconfig[\w.]*\.json)/g),
+    ].map((m) => m[1]!)
+    expect(named).toContain('scripts/bundle-cli.ts')
+    for (const path of named)
+      expect(
+        copied.some((c) => path === c || path.startsWith(`${c}/`)),
+        path,
+      ).toBe(true)
+  })
+
   it('copies into the runtime stage every file that its commands and the config need', () => {
     const workdir = argsOf(runtime, 'WORKDIR').at(-1)!
     const buildWorkdir = argsOf(buildStage, 'WORKDIR').at(-1)!

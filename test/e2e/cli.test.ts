@@ -322,7 +322,7 @@ describe.skipIf(!SCRIPT)('coinpipe etl run on a terminal', () => {
     await test.destroy()
   })
 
-  /** Output of `node dist/main.js <args>` run on a terminal: stdout and stderr as the terminal shows them. */
+  /** Output of `node dist/bin/coinpipe.js <args>` run on a terminal: stdout and stderr as the terminal shows them. */
   async function inTerminal(args: string[]): Promise<{ code: number | null; screen: string }> {
     const command = [process.execPath, MAIN_JS, ...args].map((a) => `'${a}'`).join(' ')
     const proc = startProcess(SCRIPT!, ['-qec', command, '/dev/null'], {

@@ -14,7 +14,7 @@ interface Health {
   database: { reachable: boolean }
 }
 
-/** `node dist/main.js serve` on a free port, once it says it is serving. */
+/** `node dist/bin/coinpipe.js serve` on a free port, once it says it is serving. */
 async function startServe(cwd: string, env: Record<string, string>) {
   const proc = startCli(['serve'], {
     cwd,

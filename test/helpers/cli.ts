@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 /** The repository root, whatever the test's working directory. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 /** The built CLI; `npm test` runs `npm run build` first. */
-export const MAIN_JS = join(REPO_ROOT, 'dist/main.js')
+export const MAIN_JS = join(REPO_ROOT, 'dist/bin/coinpipe.js')
 
 /** Every variable coinpipe reads: a child never inherits the machine's value of one of them. */
 const COINPIPE_VARIABLE =
@@ -88,12 +88,12 @@ export function startProcess(command: string, args: readonly string[], opts: Spa
   return proc
 }
 
-/** `node dist/main.js <args>`, started and left running. */
+/** `node dist/bin/coinpipe.js <args>`, started and left running. */
 export function startCli(args: readonly string[], opts: SpawnOptions): StartedProcess {
   return startProcess(process.execPath, [MAIN_JS, ...args], opts)
 }
 
-/** `node dist/main.js <args>` to completion; a run longer than `timeoutMs` is killed and fails. */
+/** `node dist/bin/coinpipe.js <args>` to completion; a run longer than `timeoutMs` is killed and fails. */
 export async function runCli(
   args: readonly string[],
   opts: SpawnOptions & { timeoutMs?: number },

@@ -6,7 +6,6 @@ import { runSource } from '../../pipeline/run-pipeline.js'
 import { openCliContext } from '../cli-context.js'
 import { CliError } from '../cli-error.js'
 import { EXIT } from '../exit-codes.js'
-import { createProgressDisplay } from '../progress-display.js'
 import { renderRunTable } from '../run-table.js'
 
 export interface EtlRunOptions {
@@ -25,7 +24,10 @@ export async function etlRunCommand(options: EtlRunOptions): Promise<number> {
     if (!existsSync(file)) throw new CliError(`file not found: ${file}`, EXIT.INPUT)
   }
   // A person at a terminal gets a live progress line; info logs give way to it (warnings still print, above it).
-  const display = !options.json && process.stderr.isTTY ? createProgressDisplay(process.stderr) : undefined
+  const display =
+    !options.json && process.stderr.isTTY
+      ? (await import('../progress-display.js')).createProgressDisplay(process.stderr)
+      : undefined
   const { config, log, pipeline, close } = await openCliContext({
     logLevel: options.json || display ? 'warn' : undefined,
     logDestination: display?.logStream,

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 
 /**
  * A running SHA-256 over a file's bytes that can say, at any record boundary, what the hash of the
@@ -56,12 +56,28 @@ export class FilePrefixHasher {
   }
 }
 
-/** Hashes bytes [0, length) of a file, returning the hex digest and the live hash to continue from. */
+const HASH_READ_BYTES = 1 << 20
+
+/**
+ * Hashes bytes [0, length) of a file, returning the hex digest and the live hash to continue from.
+ * One buffer is read into again and again: a re-import of a file it already holds costs a pass of
+ * SHA-256 over the file and no memory that grows with it.
+ */
 export async function hashFilePrefix(path: string, length: number): Promise<{ digest: string; hash: Hash }> {
   const hash = createHash('sha256')
   if (length > 0) {
-    for await (const chunk of createReadStream(path, { start: 0, end: length - 1 }))
-      hash.update(chunk as Buffer)
+    const file = await open(path, 'r')
+    try {
+      const buffer = Buffer.allocUnsafe(Math.min(HASH_READ_BYTES, length))
+      for (let at = 0; at < length;) {
+        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, length - at), at)
+        if (bytesRead === 0) break
+        hash.update(buffer.subarray(0, bytesRead))
+        at += bytesRead
+      }
+    } finally {
+      await file.close()
+    }
   }
   return { digest: hash.copy().digest('hex'), hash }
 }
