@@ -8,7 +8,7 @@ import { parseDatabaseUrl } from '../src/config.js'
 import { migrateToLatest, openDatabase, type Db } from '../src/db/database.js'
 import { RECORD_COLUMNS, recordParams } from '../src/db/dialects/record-columns.js'
 import { insertAsset } from '../src/db/repositories/asset-repository.js'
-import type { NewRecord } from '../src/domain/record.js'
+import { recordBatchOf, type NewRecord } from '../src/domain/record.js'
 
 /** Seeded data for the API benchmark: one hourly series per asset, about 2,000 points each. */
 export interface SeedPlan {
@@ -119,7 +119,8 @@ export async function seedSqlite(path: string, plan: SeedPlan): Promise<SeededDa
     const flush = async () => {
       const rows = batch
       batch = []
-      await db.kysely.transaction().execute((trx) => db.writeRecords(trx, rows))
+      if (rows.length > 0)
+        await db.kysely.transaction().execute((trx) => db.writeRecords(trx, recordBatchOf(rows)))
     }
     for (const record of generateRecords(plan)) {
       batch.push(record)

@@ -193,7 +193,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     `a comma-separated subset of ${SOURCE_NAMES.join(', ')}`,
   )
   const csvPaths = read('CSV_PATHS', SAMPLE_CSV, parseList, 'comma-separated file paths or globs')
-  const batchRows = readInt('CSV_BATCH_ROWS', '5000', 1, 1_000_000)
+  const batchRows = readInt('CSV_BATCH_ROWS', '20000', 1, 1_000_000)
   const csvDelimiter = read('CSV_DELIMITER', 'auto', parseCsvDelimiter, 'auto, ",", ";", tab or "|"')
   const csvDecimalMark = read(
     'CSV_DECIMAL_MARK',

@@ -1,7 +1,7 @@
 import type { CompiledQuery, Kysely } from 'kysely'
 import { Migrator, sql } from 'kysely'
 import type { DatabaseConfig } from '../config.js'
-import type { MarketValues, NewRecord } from '../domain/record.js'
+import type { MarketValues, RecordBatch } from '../domain/record.js'
 import { migrationProvider } from './migrations/index.js'
 import type { Database } from './schema.js'
 
@@ -22,11 +22,11 @@ export interface Db {
   readonly kind: DatabaseConfig['kind']
   readonly kysely: Kysely<Database>
   /**
-   * Inserts records by natural key inside `trx` (a transaction of `kysely`). Never overwrites: an
-   * existing key is reported as unchanged or as a conflict. Keys must be unique within `rows`, and
-   * the rows must share source, run, raw batch and load time (a batch's provenance).
+   * Inserts a batch's records by natural key inside `trx` (a transaction of `kysely`). Never
+   * overwrites: an existing key is reported as unchanged or as a conflict, by row index. Keys must be
+   * unique within the batch.
    */
-  writeRecords(trx: Kysely<Database>, rows: readonly NewRecord[]): Promise<RecordWriteOutcome>
+  writeRecords(trx: Kysely<Database>, batch: RecordBatch): Promise<RecordWriteOutcome>
   /**
    * Inside `trx`: waits until no other transaction changes asset identity (`exclusive`: the resolver
    * applying a new mapping) or loads records under it (`shared`). SQLite's write lock already does this.

@@ -38,12 +38,54 @@ export interface NewRecord extends MarketRecord {
   readonly loadedAt: string
 }
 
-export function sameMarketValues(a: MarketValues, b: MarketValues): boolean {
-  return MARKET_FIELDS.every((field) => a[field] === b[field])
+/** What every record of one written batch shares: where it came from and when it was loaded. */
+export type Provenance = Pick<NewRecord, 'source' | 'runId' | 'rawBatchId' | 'loadedAt'>
+
+/** A record's own values: its time and market values (an observation is one). */
+export interface ObservedValues extends MarketValues {
+  readonly observedAt: string
 }
 
-export function recordKey(record: Pick<MarketRecord, 'assetId' | 'source' | 'observedAt'>): string {
-  return `${record.assetId}\u0000${record.source}\u0000${record.observedAt}`
+/**
+ * Records to write, as parallel columns: row `i` is `values[i]` at `assetIds[i]`, from the source
+ * asset `sourceAssetIds[i]`, with the batch's provenance. A batch of a million rows then holds no
+ * object per row beyond its observations.
+ */
+export interface RecordBatch {
+  readonly provenance: Provenance
+  readonly assetIds: readonly string[]
+  readonly sourceAssetIds: readonly (string | null)[]
+  readonly values: readonly ObservedValues[]
+}
+
+/** Records that share their provenance, as a batch; throws when they do not (a caller's bug). */
+export function recordBatchOf(records: readonly NewRecord[]): RecordBatch {
+  const first = records[0]
+  if (first === undefined) throw new Error('a record batch needs at least one record')
+  for (const r of records) {
+    if (
+      r.source !== first.source ||
+      r.runId !== first.runId ||
+      r.rawBatchId !== first.rawBatchId ||
+      r.loadedAt !== first.loadedAt
+    )
+      throw new Error('records written together must share source, run, raw batch and load time')
+  }
+  return {
+    provenance: {
+      source: first.source,
+      runId: first.runId,
+      rawBatchId: first.rawBatchId,
+      loadedAt: first.loadedAt,
+    },
+    assetIds: records.map((r) => r.assetId),
+    sourceAssetIds: records.map((r) => r.sourceAssetId),
+    values: records,
+  }
+}
+
+export function sameMarketValues(a: MarketValues, b: MarketValues): boolean {
+  return MARKET_FIELDS.every((field) => a[field] === b[field])
 }
 
 /** The fields that differ, for a conflict message a person can act on. */

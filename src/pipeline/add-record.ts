@@ -3,7 +3,13 @@ import { findAsset } from '../db/repositories/asset-repository.js'
 import { insertRawBatch, markBatchFailed, markBatchLoaded } from '../db/repositories/raw-batch-repository.js'
 import { findRecordByKey, type RecordWithSymbol } from '../db/repositories/record-repository.js'
 import { parseTimestamp } from '../domain/parse-timestamp.js'
-import { describeDifference, MARKET_FIELDS, type MarketValues, type NewRecord } from '../domain/record.js'
+import {
+  describeDifference,
+  MARKET_FIELDS,
+  recordBatchOf,
+  type MarketValues,
+  type NewRecord,
+} from '../domain/record.js'
 import { RecordConflictError, ValidationError } from '../errors.js'
 import { findAliasesWithEvidence, getIdentityGeneration } from '../db/repositories/identity-repository.js'
 import { AssetCache, resolveAssets } from '../identity/resolve-assets.js'
@@ -106,7 +112,7 @@ export async function addRecord(
       )
       if (alias) record = { ...record, assetId: alias.assetId }
     }
-    const written = await ctx.db.writeRecords(trx, [record])
+    const written = await ctx.db.writeRecords(trx, recordBatchOf([record]))
     if (written.conflicts.length === 0) await markBatchLoaded(trx, rawBatchId, now)
     return written
   })

@@ -6,7 +6,7 @@ import { markBatchFailed, markBatchLoaded } from '../db/repositories/raw-batch-r
 import { insertRejections } from '../db/repositories/rejection-repository.js'
 import { addRunCounts, type RunCounts } from '../db/repositories/run-repository.js'
 import { findAliasesWithEvidence, getIdentityGeneration } from '../db/repositories/identity-repository.js'
-import { describeDifference, recordKey, type NewRecord } from '../domain/record.js'
+import { describeDifference } from '../domain/record.js'
 import { SchemaDriftError, type AppError } from '../errors.js'
 import { insertSchemaChanges } from '../db/repositories/schema-change-repository.js'
 import type { DetectedSchemaChange } from '../domain/schema-change.js'
@@ -38,11 +38,10 @@ export function loadBatch(db: Db, target: LoadTarget, prepared: PreparedBatch): 
     const outcome = await db.writeRecords(trx, batch.records)
     const conflicts: RowRejection[] = outcome.conflicts.map(({ index, existing }) => {
       const observation = batch.observations[index]!
-      const record = batch.records[index]!
       return {
         line: observation.line,
         reasonCode: target.conflictCode,
-        message: `${where(observation)}: ${record.assetId} at ${record.observedAt} is already stored with other values (${describeDifference(existing, record)}); the stored record is kept`,
+        message: `${where(observation)}: ${batch.records.assetIds[index]!} at ${observation.observedAt} is already stored with other values (${describeDifference(existing, observation)}); the stored record is kept`,
         raw: observation.raw,
       }
     })
@@ -82,25 +81,35 @@ async function followMovedAliases(
   batch: PreparedBatch,
 ): Promise<PreparedBatch> {
   if ((await getIdentityGeneration(trx)) === batch.identityGeneration) return batch
-  const ids = [...new Set(batch.records.flatMap((r) => (r.sourceAssetId === null ? [] : [r.sourceAssetId])))]
+  const { records } = batch
+  const ids = [...new Set(records.sourceAssetIds.filter((id): id is string => id !== null))]
   const aliases = await findAliasesWithEvidence(trx, source, ids)
   const seen = new Set<string>()
-  const records: NewRecord[] = []
+  const assetIds: string[] = []
+  const sourceAssetIds: (string | null)[] = []
   const observations: SourceObservation[] = []
   let duplicates = batch.duplicates
-  batch.records.forEach((record, i) => {
-    const assetId = record.sourceAssetId === null ? undefined : aliases.get(record.sourceAssetId)?.assetId
-    const moved = assetId === undefined ? record : { ...record, assetId }
-    const key = recordKey(moved)
+  records.assetIds.forEach((stale, i) => {
+    const sourceAssetId = records.sourceAssetIds[i]!
+    const assetId = (sourceAssetId === null ? undefined : aliases.get(sourceAssetId)?.assetId) ?? stale
+    const observation = batch.observations[i]!
+    // Two source assets that now share an asset may hold the same time: the first stays.
+    const key = `${assetId}\u0000${observation.observedAt}`
     if (seen.has(key)) {
       duplicates++
       return
     }
     seen.add(key)
-    records.push(moved)
-    observations.push(batch.observations[i]!)
+    assetIds.push(assetId)
+    sourceAssetIds.push(sourceAssetId)
+    observations.push(observation)
   })
-  return { ...batch, records, observations, duplicates }
+  return {
+    ...batch,
+    records: { provenance: records.provenance, assetIds, sourceAssetIds, values: observations },
+    observations,
+    duplicates,
+  }
 }
 
 /** A batch whose payload cannot be transformed at all: kept raw as `failed`, and the stream moves past it. */

@@ -5,6 +5,7 @@ import { finishRun, insertRun, type RunCounts } from '../db/repositories/run-rep
 import type { EtlRunRow } from '../db/schema.js'
 import type { RunStatus, RunTrigger } from '../domain/run.js'
 import { AppError, errorCode, errorMessage, RunAlreadyRunningError, SourceHttpError } from '../errors.js'
+import { limitHeapGrowth } from '../heap-growth.js'
 import { refreshContractEvidence } from '../identity/contract-evidence.js'
 import { AssetCache } from '../identity/resolve-assets.js'
 import type { Source, Stream, StreamCursor } from '../sources/source.js'
@@ -44,6 +45,7 @@ export async function runSource(
   options: RunOptions,
 ): Promise<EtlRunRow> {
   const source = await ctx.sources.get(sourceName)
+  limitHeapGrowth()
   const startedMs = Date.now()
   const run = await startRun(ctx, source.name, options.trigger)
   // Log correlation ids are snake_case, like the API's `request_id`: every line of the run carries them.
@@ -218,13 +220,16 @@ async function runStream(
         continue
       }
       await settle()
+      // Only the cursor outlives this iteration: the batch's text and parsed rows are garbage once
+      // the next batch is read, while this one loads.
+      const batchCursor = batch.cursorAfter
       inFlight = loadBatch(ctx.db, target, prepared).then(
         (counts) => {
           for (const key of Object.keys(totals) as (keyof RunCounts)[]) totals[key] += counts[key]
           ctx.metrics?.countRecords(source.name, counts)
           batchLog.debug({ ...counts }, 'batch loaded')
-          checkpoints[stream.name] = batch.cursorAfter
-          onProgress?.({ stream: stream.name, ...totals, fraction: stream.fractionDone?.(batch.cursorAfter) })
+          checkpoints[stream.name] = batchCursor
+          onProgress?.({ stream: stream.name, ...totals, fraction: stream.fractionDone?.(batchCursor) })
         },
         async (error: unknown) => {
           await markBatchFailed(ctx.db.kysely, rawBatchId, errorCode(error), errorMessage(error)).catch(

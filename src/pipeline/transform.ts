@@ -1,4 +1,4 @@
-import { describeDifference, type NewRecord } from '../domain/record.js'
+import { describeDifference, type RecordBatch } from '../domain/record.js'
 import { resolveAssets, type AssetCache } from '../identity/resolve-assets.js'
 import type { DetectedSchemaChange } from '../domain/schema-change.js'
 import type {
@@ -10,9 +10,10 @@ import type {
 } from '../sources/source.js'
 import { identitySettingsOf, type PipelineContext } from './pipeline-context.js'
 
-/** A batch ready to load: records unique by natural key, aligned with the observations they came from. */
+/** A batch ready to load: records unique by natural key, row `i` from `observations[i]`. */
 export interface PreparedBatch {
-  readonly records: readonly NewRecord[]
+  readonly records: RecordBatch
+  /** The observations the records hold (`records.values`), as the source made them: line and text for messages. */
   readonly observations: readonly SourceObservation[]
   readonly rejections: readonly RowRejection[]
   /** Rows that repeated an earlier row of the batch with the same values. */
@@ -48,51 +49,48 @@ export async function prepareBatch(
     },
   )
 
-  // Rows sharing a key are found per asset and time, without building a key string per row.
+  // Rows sharing a key are found per asset and time, without building a key string per row; the
+  // records are columns over the observations, not an object per row.
   const firstByKey = new Map<string, Map<string, number>>()
-  const records: NewRecord[] = []
+  const assetIds: string[] = []
+  const sourceAssetIds: string[] = []
   const kept: SourceObservation[] = []
   const rejected: RowRejection[] = [...rejections]
   let duplicates = 0
   for (const observation of observations) {
     const assetId = assetIdOf(cache, observation)
-    const record: NewRecord = {
-      assetId,
-      source: source.name,
-      sourceAssetId: observation.asset.sourceAssetId,
-      observedAt: observation.observedAt,
-      priceUsd: observation.priceUsd,
-      marketCapUsd: observation.marketCapUsd,
-      volume24hUsd: observation.volume24hUsd,
-      change24hPct: observation.change24hPct,
-      rank: observation.rank,
-      circulatingSupply: observation.circulatingSupply,
-      totalSupply: observation.totalSupply,
-      maxSupply: observation.maxSupply,
-      runId: provenance.runId,
-      rawBatchId: provenance.rawBatchId,
-      loadedAt: provenance.loadedAt,
-    }
     let byTime = firstByKey.get(assetId)
     if (byTime === undefined) firstByKey.set(assetId, (byTime = new Map<string, number>()))
-    const first = byTime.get(record.observedAt)
+    const first = byTime.get(observation.observedAt)
     if (first === undefined) {
-      byTime.set(record.observedAt, records.length)
-      records.push(record)
+      byTime.set(observation.observedAt, kept.length)
+      assetIds.push(assetId)
+      sourceAssetIds.push(observation.asset.sourceAssetId)
       kept.push(observation)
       continue
     }
-    const difference = describeDifference(records[first]!, record)
+    const difference = describeDifference(kept[first]!, observation)
     if (difference === '') {
       duplicates++
     } else {
       rejected.push({
         line: observation.line,
         reasonCode: source.conflictCode,
-        message: `${where(observation)} repeats ${where(kept[first]!)} for ${record.assetId} at ${record.observedAt} with other values (${difference}); the first is kept`,
+        message: `${where(observation)} repeats ${where(kept[first]!)} for ${assetId} at ${observation.observedAt} with other values (${difference}); the first is kept`,
         raw: observation.raw,
       })
     }
+  }
+  const records: RecordBatch = {
+    provenance: {
+      source: source.name,
+      runId: provenance.runId,
+      rawBatchId: provenance.rawBatchId,
+      loadedAt: provenance.loadedAt,
+    },
+    assetIds,
+    sourceAssetIds,
+    values: kept,
   }
   return { records, observations: kept, rejections: rejected, duplicates, schemaChanges, identityGeneration }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { NewRecord } from '../../src/domain/record.js'
+import { recordBatchOf, type NewRecord } from '../../src/domain/record.js'
 import { defaultIdentitySettings, type IdentitySettings } from '../../src/identity/identity-settings.js'
 import { loadEvidence, remapAssets } from '../../src/identity/remap-assets.js'
 import { AssetCache, resolveAssets, type ObservedAsset } from '../../src/identity/resolve-assets.js'
@@ -87,7 +87,9 @@ async function ingest(test: TestDatabase, settings: IdentitySettings, batch: Bat
     }
     byKey.set(`${record.assetId}|${record.observedAt}`, record)
   }
-  await test.db.kysely.transaction().execute((trx) => test.db.writeRecords(trx, [...byKey.values()]))
+  await test.db.kysely
+    .transaction()
+    .execute((trx) => test.db.writeRecords(trx, recordBatchOf([...byKey.values()])))
 }
 
 async function invariants(test: TestDatabase) {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { NewRecord } from '../../src/domain/record.js'
+import { recordBatchOf, type NewRecord } from '../../src/domain/record.js'
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/test-database.js'
 
 /** A record whose every column holds a value of its own, so a column bound in the wrong place shows. */
@@ -32,13 +32,22 @@ describe.each(DIALECTS)('Db.writeRecords on %s', (dialect) => {
   afterEach(() => test.destroy())
 
   const write = (rows: NewRecord[]) =>
-    test.db.kysely.transaction().execute((trx) => test.db.writeRecords(trx, rows))
+    test.db.kysely.transaction().execute((trx) => test.db.writeRecords(trx, recordBatchOf(rows)))
 
   it('stores every column of every record where it belongs', async () => {
-    const records = [aRecord(), aRecord({ assetId: 'ether', sourceAssetId: null, rank: null, priceUsd: 0.5 })]
-    expect(await write(records)).toEqual({ inserted: 2, unchanged: 0, conflicts: [] })
+    const records = [
+      aRecord(),
+      aRecord({ assetId: 'ether', sourceAssetId: null, rank: null, priceUsd: 0.5 }),
+      aRecord({ assetId: 'ether', observedAt: '1999-12-31T23:59:59.999Z', priceUsd: 1e-12, volume24hUsd: 0 }),
+    ]
+    expect(await write(records)).toEqual({ inserted: 3, unchanged: 0, conflicts: [] })
     // All columns: CamelCasePlugin would name `volume24hUsd` volume24h_usd, not the volume_24h_usd it is.
-    const stored = await test.db.kysely.selectFrom('records').selectAll().orderBy('assetId').execute()
+    const stored = await test.db.kysely
+      .selectFrom('records')
+      .selectAll()
+      .orderBy('assetId')
+      .orderBy('observedAt', 'desc')
+      .execute()
     expect(
       stored.map((r) => {
         const picked = Object.fromEntries(Object.keys(records[0]!).map((k) => [k, r[k as keyof typeof r]]))

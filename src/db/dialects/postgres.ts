@@ -1,17 +1,11 @@
 import pg from 'pg'
 import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely'
-import type { NewRecord } from '../../domain/record.js'
+import type { RecordBatch } from '../../domain/record.js'
 import type { Db } from '../database.js'
 import type { Database } from '../schema.js'
 import { createQueryLog } from './query-log.js'
-import { CopyFromStdin, copyValue, poolWithCopy } from './postgres-copy.js'
-import {
-  RECORD_COLUMNS,
-  sharedProvenance,
-  toMarketValues,
-  VALUE_COLUMNS,
-  type ExistingValuesRow,
-} from './record-columns.js'
+import { BinaryCopyWriter, CopyFromStdin, poolWithCopy } from './postgres-copy.js'
+import { RECORD_COLUMNS, toMarketValues, VALUE_COLUMNS, type ExistingValuesRow } from './record-columns.js'
 
 const IDENTITY_LOCK = 7_265_019
 
@@ -50,11 +44,29 @@ const CREATE_INCOMING = `CREATE TEMP TABLE IF NOT EXISTS records_incoming (
   volume_24h_usd float8, change_24h_pct float8, rank int4, circulating_supply float8,
   total_supply float8, max_supply float8, source_asset_id text
 ) ON COMMIT DELETE ROWS`
-const COPY_INCOMING = `COPY records_incoming (${INCOMING_COLUMNS.join(', ')}) FROM STDIN`
+const COPY_INCOMING = `COPY records_incoming (${INCOMING_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`
 
-/** One row of COPY text for `INCOMING_COLUMNS`. */
-function incomingLine(ord: number, r: NewRecord): string {
-  return `${ord}\t${copyValue(r.assetId)}\t${r.observedAt}\t${copyValue(r.priceUsd)}\t${copyValue(r.marketCapUsd)}\t${copyValue(r.volume24hUsd)}\t${copyValue(r.change24hPct)}\t${copyValue(r.rank)}\t${copyValue(r.circulatingSupply)}\t${copyValue(r.totalSupply)}\t${copyValue(r.maxSupply)}\t${copyValue(r.sourceAssetId)}\n`
+/** The batch in COPY's binary format, in `INCOMING_COLUMNS` order (their types in `CREATE_INCOMING`). */
+function incomingRows({ assetIds, sourceAssetIds, values }: RecordBatch): Buffer {
+  const out = new BinaryCopyWriter()
+  for (let i = 0; i < values.length; i++) {
+    const r = values[i]!
+    out
+      .row(INCOMING_COLUMNS.length)
+      .int4(i)
+      .text(assetIds[i]!)
+      .timestamptz(r.observedAt)
+      .float8(r.priceUsd)
+      .float8(r.marketCapUsd)
+      .float8(r.volume24hUsd)
+      .float8(r.change24hPct)
+      .int4(r.rank)
+      .float8(r.circulatingSupply)
+      .float8(r.totalSupply)
+      .float8(r.maxSupply)
+      .text(sourceAssetIds[i]!)
+  }
+  return out.finish()
 }
 
 /** PostgreSQL through a pg pool; sessions run in UTC. */
@@ -97,15 +109,14 @@ export function openPostgres(url: string): Db {
      * values that differ from the staged ones: a key this statement inserted holds exactly the
      * staged values, so those are the conflicts, whoever wrote them (a concurrent writer included).
      */
-    async writeRecords(trx, rows) {
+    async writeRecords(trx, batch) {
+      const rows = batch.values
       if (rows.length === 0) return { inserted: 0, unchanged: 0, conflicts: [] }
-      const { source, runId, rawBatchId, loadedAt } = sharedProvenance(rows)
+      const { source, runId, rawBatchId, loadedAt } = batch.provenance
       const db = trx.withoutPlugins()
       await sql.raw(CREATE_INCOMING).execute(db)
       await sql`DELETE FROM records_incoming`.execute(db)
-      let text = ''
-      for (let i = 0; i < rows.length; i++) text += incomingLine(i, rows[i]!)
-      await sql`${new CopyFromStdin(COPY_INCOMING, text)}`.execute(db)
+      await sql`${new CopyFromStdin(COPY_INCOMING, incomingRows(batch))}`.execute(db)
       const insert = await sql`
         INSERT INTO records (${sql.raw(RECORD_COLUMNS.join(', '))})
         SELECT asset_id, ${source}, observed_at, ${sql.raw(VALUE_COLUMNS.join(', '))},

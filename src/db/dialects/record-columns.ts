@@ -61,24 +61,3 @@ export function toMarketValues(row: ExistingValuesRow): MarketValues {
     maxSupply: row.max_supply,
   }
 }
-
-/** What every record of one written batch shares: where it came from and when it was loaded. */
-export type Provenance = Pick<NewRecord, 'source' | 'runId' | 'rawBatchId' | 'loadedAt'>
-
-/**
- * The provenance of a batch's records, which the bulk paths bind once; throws when the records do
- * not share it (a caller's bug: a batch comes from one run of one source).
- */
-export function sharedProvenance(rows: readonly NewRecord[]): Provenance {
-  const first = rows[0]!
-  for (const r of rows) {
-    if (
-      r.source !== first.source ||
-      r.runId !== first.runId ||
-      r.rawBatchId !== first.rawBatchId ||
-      r.loadedAt !== first.loadedAt
-    )
-      throw new Error('records written together must share source, run, raw batch and load time')
-  }
-  return { source: first.source, runId: first.runId, rawBatchId: first.rawBatchId, loadedAt: first.loadedAt }
-}

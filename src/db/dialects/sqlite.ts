@@ -13,14 +13,18 @@ import {
   type SqliteDialectConfig,
   type SqliteStatement,
 } from 'kysely'
-import { sameMarketValues, type MarketValues, type NewRecord } from '../../domain/record.js'
+import {
+  sameMarketValues,
+  type MarketValues,
+  type ObservedValues,
+  type Provenance,
+} from '../../domain/record.js'
 import type { Db, RecordWriteOutcome } from '../database.js'
 import type { Database } from '../schema.js'
 import { createQueryLog } from './query-log.js'
 import {
   RECORD_COLUMNS,
   recordParams,
-  sharedProvenance,
   toMarketValues,
   VALUE_COLUMNS,
   type ExistingValuesRow,
@@ -54,23 +58,25 @@ export function openSqlite(path: string): Db {
   return {
     kind: 'sqlite',
     kysely,
-    writeRecords(_trx, rows) {
+    writeRecords(_trx, batch) {
       const startedMs = performance.now()
       let inserted = 0
       let unchanged = 0
       const conflicts: { index: number; existing: MarketValues }[] = []
       const { insert, findValues } = (statements ??= prepareRecordStatements(raw))
-      if (rows.length > 0) sharedProvenance(rows)
-      rows.forEach((row: NewRecord, index) => {
-        if (insertRecord(insert, row) === 1) {
+      const { provenance, assetIds, sourceAssetIds, values } = batch
+      for (let index = 0; index < values.length; index++) {
+        const assetId = assetIds[index]!
+        const row = values[index]!
+        if (insertRecord(insert, provenance, assetId, sourceAssetIds[index]!, row) === 1) {
           inserted++
-          return
+          continue
         }
-        const found = findValues.get(row.assetId, row.source, row.observedAt)
+        const found = findValues.get(assetId, provenance.source, row.observedAt)
         const existing = found ? toMarketValues(found) : undefined
         if (existing && !sameMarketValues(existing, row)) conflicts.push({ index, existing })
         else unchanged++
-      })
+      }
       // The batch's prepared statements bypass Kysely's log: reported as one insert.
       queryLog.report({ query: WRITE_RECORDS, durationMs: performance.now() - startedMs, failed: false })
       return Promise.resolve<RecordWriteOutcome>({ inserted, unchanged, conflicts })
@@ -114,10 +120,16 @@ type RecordParams = ReturnType<typeof recordParams>
  * named ones (no lookup by name per parameter) and no array is built per row. The order is
  * `RECORD_FIELDS`, as in `recordParams`; test/integration/write-records.test.ts reads every column back.
  */
-function insertRecord(insert: SqliteDatabase.Statement<RecordParams>, r: NewRecord): number {
+function insertRecord(
+  insert: SqliteDatabase.Statement<RecordParams>,
+  p: Provenance,
+  assetId: string,
+  sourceAssetId: string | null,
+  r: ObservedValues,
+): number {
   return insert.run(
-    r.assetId,
-    r.source,
+    assetId,
+    p.source,
     r.observedAt,
     r.priceUsd,
     r.marketCapUsd,
@@ -127,10 +139,10 @@ function insertRecord(insert: SqliteDatabase.Statement<RecordParams>, r: NewReco
     r.circulatingSupply,
     r.totalSupply,
     r.maxSupply,
-    r.runId,
-    r.rawBatchId,
-    r.loadedAt,
-    r.sourceAssetId,
+    p.runId,
+    p.rawBatchId,
+    p.loadedAt,
+    sourceAssetId,
   ).changes
 }
 

@@ -2,7 +2,7 @@ import { parseDecimal, type DecimalMark } from '../../domain/parse-decimal.js'
 import { parseTimestamp } from '../../domain/parse-timestamp.js'
 import type { RowRejection, SourceAssetRef, SourceObservation, TransformResult } from '../source.js'
 import type { CsvField, CsvHeaderMap } from './csv-header.js'
-import type { CsvRows } from './csv-rows.js'
+import type { CsvRowLocator, CsvRows } from './csv-rows.js'
 
 /** Optional numeric columns, in the order `normalizeCsvRow` reads them; only a 24h change may be negative. */
 const OPTIONAL_NUMBERS: readonly CsvField[] = [
@@ -51,7 +51,7 @@ class CsvObservation implements SourceObservation {
     readonly circulatingSupply: number | null,
     readonly totalSupply: number | null,
     readonly maxSupply: number | null,
-    private readonly rows: CsvRows,
+    private readonly rows: CsvRowLocator,
     private readonly index: number,
   ) {}
 
@@ -135,7 +135,7 @@ export function normalizeCsvRow(
     circulatingSupply,
     totalSupply,
     maxSupply,
-    rows,
+    rows.locator,
     i,
   )
 }

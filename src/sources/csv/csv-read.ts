@@ -6,7 +6,7 @@ import type { CsvCursor } from './csv-cursor.js'
 import { DEFAULT_DIALECT, detectCsvDialect, type CsvDialect, type CsvDialectSetting } from './csv-dialect.js'
 import { mapCsvHeader, CsvHeaderError } from './csv-header.js'
 import { CsvRecordReader, type CsvRecordSink } from './csv-records.js'
-import { CsvRows } from './csv-rows.js'
+import { CsvRowLocator, CsvRows } from './csv-rows.js'
 import { FilePrefixHasher, hashFilePrefix } from './file-prefix.js'
 
 /** What a stored CSV batch needs besides its text to be read again. */
@@ -25,7 +25,7 @@ export interface CsvReadSettings {
 
 /** Enough of a file's start for its header and a few dozen rows: the dialect is read from it. */
 const HEAD_BYTES = 64 * 1024
-const READ_CHUNK_BYTES = 256 * 1024
+const READ_CHUNK_BYTES = 32 * 1024
 
 /** Records parsed and not yet cut into a batch: fields (undefined when malformed), end offsets, and why each malformed one is. */
 interface PendingRecords {
@@ -190,7 +190,7 @@ function takePending(pending: PendingRecords, count: number): PendingRecords {
 /** The batch's records over its bytes, which start at byte `bytesStart` of the file. */
 function toCsvRows(bytes: Buffer, records: PendingRecords, bytesStart: number, lineBase: number): CsvRows {
   const ends = bytesStart === 0 ? records.ends : records.ends.map((end) => end - bytesStart)
-  return new CsvRows(bytes, records.fields, ends, records.reasons, lineBase)
+  return new CsvRows(new CsvRowLocator(bytes, ends, lineBase), records.fields, records.reasons)
 }
 
 function countNewlines(bytes: Buffer): number {

@@ -13,37 +13,29 @@ const LF = 10
 const CR = 13
 
 /**
- * A batch's records as parsed: the fields of each, and its line and text, which are read from the
- * batch's bytes only when asked for (a rejection, a conflict). The hot path touches fields alone,
- * so no object is made per row beyond csv-parse's own array.
+ * Where each record of a batch stands in the batch's bytes: the line it starts on and its text,
+ * found in one pass over the bytes the first time either is asked for (a rejection, a conflict).
+ * Observations keep this, not the parsed fields, so the fields are garbage once normalized.
  */
-export class CsvRows {
+export class CsvRowLocator {
   /** Byte offset of each record's first character (after blank lines) and end (before its line break). */
   private bounds: Int32Array | undefined
   private lines: Int32Array | undefined
 
   constructor(
-    /** The batch's bytes. */
     private readonly bytes: Buffer,
-    private readonly fields: readonly (readonly string[] | undefined)[],
     /** Offset just past each record in `bytes`, its line break included. */
     private readonly ends: readonly number[],
-    private readonly malformed: ReadonlyMap<number, string>,
     /** Lines of the file before `bytes`. */
     private readonly lineBase: number,
-  ) {}
+    /** Lines given by hand (rows built in tests), instead of counted in `bytes`. */
+    lines?: Int32Array,
+  ) {
+    this.lines = lines
+  }
 
   get length(): number {
     return this.ends.length
-  }
-
-  fieldsOf(i: number): readonly string[] {
-    return this.fields[i] ?? NO_FIELDS
-  }
-
-  /** Why csv-parse could not read record `i`, when it could not. */
-  malformedOf(i: number): string | undefined {
-    return this.malformed.get(i)
   }
 
   lineOf(i: number): number {
@@ -57,30 +49,6 @@ export class CsvRows {
     return this.bytes.toString('utf8', this.bounds![2 * i], this.bounds![2 * i + 1])
   }
 
-  toArray(): CsvRow[] {
-    return Array.from({ length: this.length }, (_, i) => {
-      const row = { fields: this.fieldsOf(i), line: this.lineOf(i), raw: this.rawOf(i) }
-      const malformed = this.malformedOf(i)
-      return malformed === undefined ? row : { ...row, malformed }
-    })
-  }
-
-  /** Rows built by hand (tests, tools): their text is their raw, one per line. */
-  static of(rows: readonly CsvRow[]): CsvRows {
-    const texts = rows.map((r) => Buffer.from(`${r.raw}\n`))
-    let end = 0
-    const located = new CsvRows(
-      Buffer.concat(texts),
-      rows.map((r) => (r.malformed === undefined ? r.fields : undefined)),
-      texts.map((t) => (end += t.length)),
-      new Map(rows.flatMap((r, i) => (r.malformed === undefined ? [] : [[i, r.malformed] as const]))),
-      0,
-    )
-    located.lines = Int32Array.from(rows, (r) => r.line)
-    return located
-  }
-
-  /** One pass over the bytes: where each record's text starts and ends, and the line it starts on. */
   private locate(): void {
     if (this.bounds !== undefined) return
     const { bytes, ends } = this
@@ -105,5 +73,63 @@ export class CsvRows {
     }
     this.bounds = bounds
     this.lines = lines
+  }
+}
+
+/**
+ * A batch's records as parsed: the fields of each (csv-parse's own arrays, no object per row), and
+ * where each stands in the batch's bytes.
+ */
+export class CsvRows {
+  constructor(
+    readonly locator: CsvRowLocator,
+    private readonly fields: readonly (readonly string[] | undefined)[],
+    private readonly malformed: ReadonlyMap<number, string>,
+  ) {}
+
+  get length(): number {
+    return this.locator.length
+  }
+
+  fieldsOf(i: number): readonly string[] {
+    return this.fields[i] ?? NO_FIELDS
+  }
+
+  /** Why csv-parse could not read record `i`, when it could not. */
+  malformedOf(i: number): string | undefined {
+    return this.malformed.get(i)
+  }
+
+  lineOf(i: number): number {
+    return this.locator.lineOf(i)
+  }
+
+  rawOf(i: number): string {
+    return this.locator.rawOf(i)
+  }
+
+  toArray(): CsvRow[] {
+    return Array.from({ length: this.length }, (_, i) => {
+      const row = { fields: this.fieldsOf(i), line: this.lineOf(i), raw: this.rawOf(i) }
+      const malformed = this.malformedOf(i)
+      return malformed === undefined ? row : { ...row, malformed }
+    })
+  }
+
+  /** Rows built by hand (tests, tools): their text is their raw, one per line. */
+  static of(rows: readonly CsvRow[]): CsvRows {
+    const texts = rows.map((r) => Buffer.from(`${r.raw}\n`))
+    let end = 0
+    const locator = new CsvRowLocator(
+      Buffer.concat(texts),
+      texts.map((t) => (end += t.length)),
+      0,
+      Int32Array.from(rows, (r) => r.line),
+    )
+    return new CsvRows(
+      locator,
+      rows.map((r) => (r.malformed === undefined ? r.fields : undefined)),
+      new Map(rows.flatMap((r, i) => (r.malformed === undefined ? [] : [[i, r.malformed] as const]))),
+    )
   }
 }
