@@ -7,7 +7,14 @@ import { loadConfig } from '../src/config.js'
 import { postgresServer, sqliteServer, type BenchServer } from './bench-databases.js'
 import { benchDialect, TITLES, type IngestPlan } from './bench-dialect.js'
 import { generateCsv } from './generate-csv.js'
-import { fastestBatchRows, formatDialectReport, formatInt, rowsPerSecond } from './ingest-report.js'
+import { medianCliRun } from './cli-process.js'
+import {
+  fastestBatchRows,
+  formatDialectReport,
+  formatHelpTiming,
+  formatInt,
+  rowsPerSecond,
+} from './ingest-report.js'
 
 /**
  * CSV ingest benchmark (DESIGN.md §8): coinpipe's CSV import against a bare loader in the same run,
@@ -28,13 +35,14 @@ const { values: flags } = parseArgs({
     repeat: { type: 'string' },
     dialects: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'large-rows': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
 if (flags.help) {
   console.log(
     'usage: npm run bench:ingest -- [--rows N] [--batch-rows N[,N…]] [--repeat N] [--dialects sqlite,postgres]\n' +
-      '                              [--cpu-prof DIR]\n' +
+      '                              [--large-rows N (0: skip)] [--cpu-prof DIR]\n' +
       'env: BENCH_ROWS, BENCH_BATCH_ROWS, BENCH_REPEAT, BENCH_POSTGRES_URL (admin URL, default ' +
       `${DEFAULT_POSTGRES_URL})`,
   )
@@ -47,6 +55,8 @@ const batchSizes = (flags['batch-rows'] ?? process.env.BENCH_BATCH_ROWS ?? Strin
   .split(',')
   .map((v) => positiveInt(v.trim(), 'batch-rows'))
 const repeat = positiveInt(flags.repeat ?? process.env.BENCH_REPEAT ?? '1', 'repeat')
+// A second, much larger file shows whether peak RSS grows with the file.
+const largeRows = Number(flags['large-rows'] ?? process.env.BENCH_LARGE_ROWS ?? 5 * rows)
 const dialects = (flags.dialects ?? 'sqlite,postgres').split(',').map((d) => d.trim())
 const cpuProfDir = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof'])
 if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true })
@@ -78,12 +88,22 @@ try {
       `${((performance.now() - started) / 1000).toFixed(1)} s: ${csv}`,
   )
   console.log(`CSV_BATCH_ROWS tried: ${batchSizes.join(', ')} (default ${defaultBatchRows})\n`)
+  let large: IngestPlan['large']
+  if (largeRows > 0) {
+    const largeCsv = join(workDir, 'prices-large.csv')
+    const largeBytes = await generateCsv(largeCsv, largeRows)
+    console.log(
+      `generated ${formatInt(largeRows)} rows (${(largeBytes / 2 ** 20).toFixed(1)} MB) for peak RSS: ${largeCsv}\n`,
+    )
+    large = { csv: largeCsv, rows: largeRows }
+  }
+  console.log(`${formatHelpTiming(await medianCliRun(5, ['--help']))}\n`)
 
   for (const dialect of dialects) {
     const server = await openServer(dialect)
     if (!server) continue
     servers.push(server)
-    const plan: IngestPlan = { csv, rows, batchSizes, repeat, cpuProfDir }
+    const plan: IngestPlan = { csv, rows, batchSizes, repeat, cpuProfDir, large }
     const report = await benchDialect(server, plan, problems)
     if (report) console.log(`${formatDialectReport(report)}\n`)
     if (report && report.coinpipe.length > 1) {
