@@ -14,7 +14,7 @@ import {
 } from 'kysely'
 import pg from 'pg'
 import { parseDatabaseUrl, type DatabaseConfig } from '../src/config.js'
-import { listRecords } from '../src/db/repositories/record-repository.js'
+import { listRecordPage } from '../src/db/repositories/record-repository.js'
 import type { Database } from '../src/db/schema.js'
 
 /** The SQL `GET /api/v1/records?asset=…&limit=…` runs, with a way to bind its parameters. */
@@ -27,7 +27,7 @@ const PROBE_ASSET = '\u0000probe-asset'
 const PROBE_ROWS = 987_654_321
 
 /**
- * Captures the first-page SQL from coinpipe's own `listRecords`, compiled by the dialect's Kysely
+ * Captures the first-page SQL from coinpipe's own `listRecordPage`, compiled by the dialect's Kysely
  * compiler with the plugin `openDatabase` installs, so the bare route cannot drift from the real one.
  */
 export async function captureListSql(kind: DatabaseConfig['kind']): Promise<ListSql> {
@@ -39,13 +39,13 @@ export async function captureListSql(kind: DatabaseConfig['kind']): Promise<List
       if (event.level === 'query') captured.push(event.query)
     },
   })
-  await listRecords(kysely, { assetId: PROBE_ASSET, limit: PROBE_ROWS, order: 'desc' })
+  await listRecordPage(kysely, { assetId: PROBE_ASSET, limit: PROBE_ROWS, order: 'desc' })
   await kysely.destroy()
   const query = captured[0]
   const assetAt = query?.parameters.indexOf(PROBE_ASSET) ?? -1
   const rowsAt = query?.parameters.indexOf(PROBE_ROWS) ?? -1
   if (!query || captured.length !== 1 || assetAt < 0 || rowsAt < 0 || query.parameters.length !== 2) {
-    throw new Error(`unexpected listRecords query: ${JSON.stringify(captured)}`)
+    throw new Error(`unexpected listRecordPage query: ${JSON.stringify(captured)}`)
   }
   return {
     text: query.sql,

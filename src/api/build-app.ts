@@ -93,26 +93,22 @@ export async function buildApp(
     void reply.header('x-request-id', request.id)
     done()
   })
+  const infoEnabled = pipeline.log.isLevelEnabled('info')
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(
-      {
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request completed',
-    )
-    done()
-  })
-  app.addHook('onResponse', (request, reply, done) => {
+    const elapsedMs = reply.elapsedTime
+    // Built only when written: at LOG_LEVEL=warn a request costs no log object.
+    if (infoEnabled)
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          durationMs: Math.round(elapsedMs * 100) / 100,
+        },
+        'request completed',
+      )
     // The route pattern, never the raw URL, keeps the label set bounded.
-    metrics.observeHttpRequest(
-      request.method,
-      request.routeOptions.url,
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    )
+    metrics.observeHttpRequest(request.method, request.routeOptions.url, reply.statusCode, elapsedMs / 1000)
     done()
   })
   if (!context.metrics)

@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox'
 import {
   countRecords,
   findRecord,
-  listRecords,
+  listRecordPage,
   type RecordWithSymbol,
 } from '../../db/repositories/record-repository.js'
 import { NotFoundError } from '../../errors.js'
@@ -76,8 +76,9 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       querystring: RecordQuery,
       response: { 200: RecordPage, 400: Problem },
     }
-    // Pages are built field by field in toRecordItem, so nothing unexpected can leak; plain
-    // JSON.stringify beats the schema-compiled serializer on these number-heavy rows.
+    // A page's rows come from the database with exactly the item's fields (listRecordPage names
+    // them), so nothing unexpected can leak; plain JSON.stringify beats the schema-compiled
+    // serializer on these number-heavy rows.
     const serializerCompiler = () => (data: unknown) => JSON.stringify(data)
     const list = async (query: Static<typeof RecordQuery>, reply: ReplyTiming) => {
       const order = query.order ?? 'desc'
@@ -91,14 +92,14 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       }
       const after =
         query.cursor === undefined ? undefined : decodeCursor(query.cursor, order, ['time', 'id'] as const)
-      const rows = await listRecords(deps.db.kysely, {
+      const rows = await listRecordPage(deps.db.kysely, {
         ...filter,
         limit: limit + 1,
         order,
         after: after && { observedAt: after[0], id: after[1] },
       })
       const more = rows.length > limit
-      const data = (more ? rows.slice(0, limit) : rows).map(toRecordItem)
+      const data: Static<typeof RecordItem>[] = more ? rows.slice(0, limit) : rows
       const last = data.at(-1)
       const total = query.include_total ? await countRecords(deps.db.kysely, filter) : undefined
       return {

@@ -20,15 +20,23 @@ export class CopyFromStdin {
  * `CopyFromStdin` is run through pg-copy-streams and answers with the rows copied.
  */
 export function poolWithCopy(pool: pg.Pool): PostgresPool {
+  // One wrapper per pooled connection, so Kysely (which keys its connection objects by client)
+  // reuses its own for the connection's life instead of making one per query.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    const query = (textOrCursor: unknown, parameters?: readonly unknown[]) => {
+      const copy = parameters?.length === 1 ? parameters[0] : undefined
+      if (copy instanceof CopyFromStdin) return copyIn(client, copy)
+      return (client.query as (...args: unknown[]) => unknown)(textOrCursor, parameters)
+    }
+    return { query, release: () => client.release() } as unknown as PostgresPoolClient
+  }
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect()
-      const query = (textOrCursor: unknown, parameters?: readonly unknown[]) => {
-        const copy = parameters?.length === 1 ? parameters[0] : undefined
-        if (copy instanceof CopyFromStdin) return copyIn(client, copy)
-        return (client.query as (...args: unknown[]) => unknown)(textOrCursor, parameters)
-      }
-      return { query, release: () => client.release() } as unknown as PostgresPoolClient
+      let wrapper = wrappers.get(client)
+      if (wrapper === undefined) wrappers.set(client, (wrapper = wrap(client)))
+      return wrapper
     },
     end: () => pool.end(),
   }

@@ -12,9 +12,10 @@ const IDENTITY_LOCK = 7_265_019
 const PG_TYPES = { INT8: 20, TIMESTAMP: 1114, TIMESTAMPTZ: 1184 }
 
 /** Times come back as the same ISO strings SQLite stores; bigint ids as numbers (< 2^53). */
+const parseInt8 = (value: string) => Number(value)
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === PG_TYPES.INT8) return (value: string) => Number(value)
+    if (oid === PG_TYPES.INT8) return parseInt8
     if (oid === PG_TYPES.TIMESTAMPTZ || oid === PG_TYPES.TIMESTAMP) return parsePgTimestamp
     return pg.types.getTypeParser(oid, format) as (value: string) => unknown
   },
