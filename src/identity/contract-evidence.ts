@@ -1,6 +1,7 @@
 import {
   findFetch,
   findFetchedKeys,
+  getEvidenceVersion,
   listAliases,
   listSourceAssets,
   replaceContracts,
@@ -73,7 +74,7 @@ export async function refreshContractEvidence(
       }
     }
     if (reference.fetchCoinContracts && settings.contractLookupsPerRun > 0) {
-      for (const candidate of await unresolvedCandidates(ctx, source.name, settings)) {
+      for (const candidate of await candidatesUnlessUnchanged(ctx, source.name, settings)) {
         if (opts.signal.aborted) break
         const now = nowIso(ctx)
         const coin = await reference.fetchCoinContracts(candidate.sourceAssetId, context)
@@ -110,6 +111,27 @@ export async function refreshContractEvidence(
       'contracts re-resolved assets',
     )
   return { fetched, remapped: true }
+}
+
+/**
+ * Per database and source, the evidence version at which no candidate was left: finding the
+ * candidates reads every source asset and alias, which a steady run would otherwise do for nothing.
+ */
+const noCandidatesAt = new WeakMap<ContractEvidenceContext['db'], Map<string, string>>()
+
+async function candidatesUnlessUnchanged(
+  ctx: ContractEvidenceContext,
+  source: string,
+  settings: IdentitySettings,
+): Promise<Awaited<ReturnType<typeof unresolvedCandidates>>> {
+  const version = await getEvidenceVersion(ctx.db.kysely)
+  let bySource = noCandidatesAt.get(ctx.db)
+  if (bySource === undefined) noCandidatesAt.set(ctx.db, (bySource = new Map<string, string>()))
+  if (bySource.get(source) === version) return []
+  const candidates = await unresolvedCandidates(ctx, source, settings)
+  if (candidates.length === 0) bySource.set(source, version)
+  else bySource.delete(source)
+  return candidates
 }
 
 /** The source's eligible assets still unresolved and never looked up, best-ranked first. */

@@ -12,11 +12,33 @@ import type { IdentitySettings } from './identity-settings.js'
 import { remapAssets } from './remap-assets.js'
 
 /**
- * Source asset id → canonical asset id, remembered for the length of one run, and valid for one
- * identity generation: when any alias moves, the generation changes and the cache starts over.
+ * Source asset id → canonical asset id, valid for one identity generation: when any alias moves
+ * (in this process or another), the generation changes and the cache starts over. It also knows
+ * when each asset's evidence was last refreshed, so a cached asset is looked at again hourly.
  */
 export class AssetCache extends Map<string, string> {
   generation = -1
+  /** When each cached source asset's evidence was last written (ISO), or null when never. */
+  readonly evidenceAt = new Map<string, string | null>()
+
+  override clear(): void {
+    super.clear()
+    this.evidenceAt.clear()
+  }
+}
+
+const sharedCaches = new WeakMap<Db, Map<string, AssetCache>>()
+
+/**
+ * The cache a source's runs share for the life of the process: a steady cycle then resolves its
+ * thousands of known assets without a query (the generation check stays, once per batch).
+ */
+export function assetCacheOf(db: Db, source: string): AssetCache {
+  let bySource = sharedCaches.get(db)
+  if (bySource === undefined) sharedCaches.set(db, (bySource = new Map<string, AssetCache>()))
+  let cache = bySource.get(source)
+  if (cache === undefined) bySource.set(source, (cache = new AssetCache()))
+  return cache
 }
 
 /** One source asset as a batch shows it: the evidence its rows carry. */
@@ -49,24 +71,33 @@ export async function resolveAssets(
     cache.clear()
     cache.generation = generation
   }
+  const staleBefore = new Date(Date.parse(opts.now) - EVIDENCE_REFRESH_MS).toISOString()
   const latest = new Map<string, ObservedAsset>()
   for (const o of observed) {
-    if (cache.has(o.asset.sourceAssetId)) continue
-    const seen = latest.get(o.asset.sourceAssetId)
-    if (!seen || (o.observedAt ?? '') >= (seen.observedAt ?? '')) latest.set(o.asset.sourceAssetId, o)
+    const id = o.asset.sourceAssetId
+    if (cache.has(id) && (cache.evidenceAt.get(id) ?? '') >= staleBefore) continue
+    const seen = latest.get(id)
+    if (!seen || (o.observedAt ?? '') >= (seen.observedAt ?? '')) latest.set(id, o)
   }
   if (latest.size === 0) return generation
 
-  const known = await findAliasesWithEvidence(db.kysely, source, [...latest.keys()])
-  const staleBefore = new Date(Date.parse(opts.now) - EVIDENCE_REFRESH_MS).toISOString()
+  const uncached = [...latest.keys()].filter((id) => !cache.has(id))
+  const known =
+    uncached.length === 0
+      ? new Map<string, { assetId: string; evidenceUpdatedAt: string | null }>()
+      : await findAliasesWithEvidence(db.kysely, source, uncached)
   const refresh: SourceAssetInput[] = []
   const unknown: string[] = []
   for (const [sourceAssetId, o] of latest) {
-    const alias = known.get(sourceAssetId)
-    if (alias) cache.set(sourceAssetId, alias.assetId)
-    else unknown.push(sourceAssetId)
-    if (!alias || alias.evidenceUpdatedAt === null || alias.evidenceUpdatedAt < staleBefore)
+    const alias = known.get(sourceAssetId) ?? cachedAlias(cache, sourceAssetId)
+    if (alias) {
+      cache.set(sourceAssetId, alias.assetId)
+      cache.evidenceAt.set(sourceAssetId, alias.evidenceUpdatedAt)
+    } else unknown.push(sourceAssetId)
+    if (!alias || alias.evidenceUpdatedAt === null || alias.evidenceUpdatedAt < staleBefore) {
       refresh.push(toEvidence(source, o))
+      if (alias) cache.evidenceAt.set(sourceAssetId, opts.now)
+    }
   }
   await upsertSourceAssets(db.kysely, refresh, opts.now)
   if (unknown.length === 0) return generation
@@ -80,8 +111,21 @@ export async function resolveAssets(
   }
   const ids = after === generation ? unknown : [...new Set(observed.map((o) => o.asset.sourceAssetId))]
   const resolved = await findAliasesWithEvidence(db.kysely, source, ids)
-  for (const [sourceAssetId, alias] of resolved) cache.set(sourceAssetId, alias.assetId)
+  for (const [sourceAssetId, alias] of resolved) {
+    cache.set(sourceAssetId, alias.assetId)
+    cache.evidenceAt.set(sourceAssetId, alias.evidenceUpdatedAt)
+  }
   return after
+}
+
+function cachedAlias(
+  cache: AssetCache,
+  sourceAssetId: string,
+): { assetId: string; evidenceUpdatedAt: string | null } | undefined {
+  const assetId = cache.get(sourceAssetId)
+  return assetId === undefined
+    ? undefined
+    : { assetId, evidenceUpdatedAt: cache.evidenceAt.get(sourceAssetId) ?? null }
 }
 
 function toEvidence(source: string, o: ObservedAsset): SourceAssetInput {

@@ -7,7 +7,7 @@ import type { RunStatus, RunTrigger } from '../domain/run.js'
 import { AppError, errorCode, errorMessage, RunAlreadyRunningError, SourceHttpError } from '../errors.js'
 import { limitHeapGrowth } from '../heap-growth.js'
 import { refreshContractEvidence } from '../identity/contract-evidence.js'
-import { AssetCache } from '../identity/resolve-assets.js'
+import { assetCacheOf } from '../identity/resolve-assets.js'
 import type { Source, Stream, StreamCursor } from '../sources/source.js'
 import { storeRawBatch } from './extract.js'
 import { loadBatch, skipFailedBatch } from './load.js'
@@ -164,7 +164,7 @@ async function runStream(
   let cursor = (await findCheckpoint(ctx.db.kysely, source.name, stream.name)) ?? null
   checkpoints[stream.name] = cursor === null ? null : (JSON.parse(cursor) as StreamCursor)
   before[stream.name] = checkpoints[stream.name] ?? null
-  const cache = new AssetCache()
+  const cache = assetCacheOf(ctx.db, source.name)
   let failed = 0
   // One batch loads while the next is read and transformed; loads still commit strictly in order.
   let inFlight: Promise<void> | undefined

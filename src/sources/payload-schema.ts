@@ -12,10 +12,19 @@ interface DeclaredField {
   check(value: unknown): boolean
 }
 
+/** An object of the item whose keys are checked for ones the schema does not declare. */
+interface DeclaredObject {
+  readonly path: readonly string[]
+  /** `quotes.USD.` for `quotes.USD`, `` for the item itself: what a key's full name starts with. */
+  readonly prefix: string
+  /** The keys the schema declares in this object (fields and nested objects). */
+  readonly keys: ReadonlySet<string>
+}
+
 /** A declared item schema, compiled once: its fields, and the objects whose extra keys are reported. */
 export interface PayloadSchema {
   readonly fields: readonly DeclaredField[]
-  readonly objects: readonly (readonly string[])[]
+  readonly objects: readonly DeclaredObject[]
   readonly declared: ReadonlySet<string>
 }
 
@@ -56,7 +65,16 @@ export function compilePayloadSchema(item: TSchema): PayloadSchema {
   }
   walk(item, [], true)
   const declared = new Set([...fields.map((f) => f.name), ...objects.map((o) => o.join('.'))])
-  return { fields, objects, declared }
+  const declaredObjects = objects.map((path) => {
+    const prefix = path.length === 0 ? '' : `${path.join('.')}.`
+    const keys = new Set(
+      [...declared]
+        .filter((name) => name.startsWith(prefix) && name.length > prefix.length)
+        .map((name) => name.slice(prefix.length).split('.')[0]!),
+    )
+    return { path, prefix, keys }
+  })
+  return { fields, objects: declaredObjects, declared }
 }
 
 /**
@@ -113,12 +131,16 @@ export function checkPayload(
         push(problems, position, `${field.name} should be ${field.expected}, got ${jsonType(value)}`)
       }
     }
-    for (const objectPath of schema.objects) {
-      const object = getPath(item, objectPath)
+    // Every key of every declared object, once per item: the declared ones are known by their
+    // local name, so no full name is built unless the key is new.
+    for (const declaredObject of schema.objects) {
+      const object = getPath(item, declaredObject.path)
       if (!isRecord(object)) continue
-      for (const [key, value] of Object.entries(object)) {
-        const name = [...objectPath, key].join('.')
-        if (schema.declared.has(name) || aliasSources.has(name)) continue
+      for (const key in object) {
+        if (declaredObject.keys.has(key) || !Object.hasOwn(object, key)) continue
+        const name = declaredObject.prefix + key
+        if (aliasSources.has(name)) continue
+        const value = object[key]
         const entry = added.get(name) ?? { count: 0, types: new Set<string>(), samples: [] }
         entry.count++
         entry.types.add(jsonType(value))

@@ -369,6 +369,22 @@ export async function insertRemaps(
   }
 }
 
+/**
+ * A value that changes whenever identity evidence does: a remap (the generation), a source asset
+ * first seen, or evidence refreshed. Equal values mean nothing that decides identity changed.
+ */
+export async function getEvidenceVersion(db: Kysely<Database>): Promise<string> {
+  const row = await db
+    .selectFrom('sourceAssets')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('count'),
+      eb.fn.max('updatedAt').as('latest'),
+      eb.selectFrom('identityState').select('generation').where('id', '=', 1).as('generation'),
+    ])
+    .executeTakeFirstOrThrow()
+  return `${row.generation}:${row.count}:${row.latest}`
+}
+
 export async function getIdentityGeneration(db: Kysely<Database>): Promise<number> {
   const row = await db.selectFrom('identityState').select('generation').where('id', '=', 1).executeTakeFirst()
   return Number(row?.generation ?? 0)
