@@ -1,6 +1,7 @@
 import { readAmount, readCount, readObservedAt, readPrice, readSigned } from './market-fields.js'
 import type { CheckedPayload } from './payload-schema.js'
-import type { RowRejection, SourceAssetRef, SourceObservation, TransformResult } from './source.js'
+import { LocatedObservation, type RowLocator } from './located-observation.js'
+import type { RowRejection, SourceObservation, TransformResult } from './source.js'
 
 /** Where one live-source item keeps each market field; the values as found, not yet read. */
 export interface MarketItemFields {
@@ -32,7 +33,13 @@ export function observeMarketItems(
 ): TransformResult {
   const observations: SourceObservation[] = []
   const rejections: RowRejection[] = [...checked.rejections]
-  for (const { item, position } of checked.items) {
+  // An item's text is written out of the parsed item only when asked for (a conflict).
+  const items: RowLocator = {
+    lineOf: (i) => checked.items[i]!.position,
+    rawOf: (i) => JSON.stringify(checked.items[i]!.item),
+  }
+  for (let index = 0; index < checked.items.length; index++) {
+    const { item, position } = checked.items[index]!
     const fields = fieldsOf(item)
     const reject = (reasonCode: string, why: string) =>
       rejections.push({
@@ -58,7 +65,7 @@ export function observeMarketItems(
       continue
     }
     observations.push(
-      new MarketObservation(
+      new LocatedObservation(
         {
           sourceAssetId: String(fields.id),
           symbol: String(fields.symbol).trim().toUpperCase(),
@@ -73,32 +80,10 @@ export function observeMarketItems(
         readAmount(fields.circulatingSupply),
         readAmount(fields.totalSupply),
         readAmount(fields.maxSupply),
-        position,
-        item,
+        items,
+        index,
       ),
     )
   }
   return { observations, rejections, schemaChanges: checked.changes }
-}
-
-/** An item's observation; its text is written out of the parsed item only when asked for (a conflict). */
-class MarketObservation implements SourceObservation {
-  constructor(
-    readonly asset: SourceAssetRef,
-    readonly observedAt: string,
-    readonly priceUsd: number,
-    readonly marketCapUsd: number | null,
-    readonly volume24hUsd: number | null,
-    readonly change24hPct: number | null,
-    readonly rank: number | null,
-    readonly circulatingSupply: number | null,
-    readonly totalSupply: number | null,
-    readonly maxSupply: number | null,
-    readonly line: number,
-    private readonly item: Record<string, unknown>,
-  ) {}
-
-  get raw(): string {
-    return JSON.stringify(this.item)
-  }
 }

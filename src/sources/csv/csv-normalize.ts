@@ -1,8 +1,9 @@
 import { parseDecimal, type DecimalMark } from '../../domain/parse-decimal.js'
 import { parseTimestamp } from '../../domain/parse-timestamp.js'
+import { LocatedObservation } from '../located-observation.js'
 import type { RowRejection, SourceAssetRef, SourceObservation, TransformResult } from '../source.js'
 import type { CsvField, CsvHeaderMap } from './csv-header.js'
-import type { CsvRowLocator, CsvRows } from './csv-rows.js'
+import type { CsvRows } from './csv-rows.js'
 
 /** Optional numeric columns, in the order `normalizeCsvRow` reads them; only a 24h change may be negative. */
 const OPTIONAL_NUMBERS: readonly CsvField[] = [
@@ -34,35 +35,6 @@ export function normalizeCsvRows(
 
 /** Asset refs already built in this batch, by symbol then name: a symbol repeated on every row is one object. */
 type AssetRefs = Map<string, Map<string, SourceAssetRef>>
-
-/**
- * A row's observation. Its line and text are read from the batch only when asked for (a conflict
- * message); the row itself is not kept as an object.
- */
-class CsvObservation implements SourceObservation {
-  constructor(
-    readonly asset: SourceAssetRef,
-    readonly observedAt: string,
-    readonly priceUsd: number,
-    readonly marketCapUsd: number | null,
-    readonly volume24hUsd: number | null,
-    readonly change24hPct: number | null,
-    readonly rank: number | null,
-    readonly circulatingSupply: number | null,
-    readonly totalSupply: number | null,
-    readonly maxSupply: number | null,
-    private readonly rows: CsvRowLocator,
-    private readonly index: number,
-  ) {}
-
-  get line(): number {
-    return this.rows.lineOf(this.index)
-  }
-
-  get raw(): string {
-    return this.rows.rawOf(this.index)
-  }
-}
 
 // A hot loop over every row of every file: no closures, dictionaries or strings built per row.
 export function normalizeCsvRow(
@@ -124,7 +96,7 @@ export function normalizeCsvRow(
     )
   }
 
-  return new CsvObservation(
+  return new LocatedObservation(
     asset,
     observedAt,
     priceUsd,

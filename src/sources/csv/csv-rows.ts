@@ -1,3 +1,5 @@
+import type { RowLocator } from '../located-observation.js'
+
 /** One CSV record with where it stood in the file. */
 export interface CsvRow {
   readonly fields: readonly string[]
@@ -17,7 +19,7 @@ const CR = 13
  * found in one pass over the bytes the first time either is asked for (a rejection, a conflict).
  * Observations keep this, not the parsed fields, so the fields are garbage once normalized.
  */
-export class CsvRowLocator {
+export class CsvRowLocator implements RowLocator {
   /** Byte offset of each record's first character (after blank lines) and end (before its line break). */
   private bounds: Int32Array | undefined
   private lines: Int32Array | undefined
