@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -74,6 +74,25 @@ describe('readCsvBatches', () => {
         (batch.parsed as CsvRows).toArray(),
       )
     }
+  })
+
+  it('records the file stats with the batch that reaches its end, and trusts them next time', async () => {
+    const path = file('date,symbol,price\n2024-01-01,A,1\n2024-01-01,B,2\n2024-01-01,C,3\n')
+    const batches = await readAll(path)
+    const last = batches.at(-1)!.cursorAfter as unknown as CsvCursor
+    expect(last.fileStats).toMatchObject({ size: 63 })
+    expect(batches[0]!.cursorAfter).not.toHaveProperty('fileStats')
+    expect(await readAll(path, last)).toEqual([])
+  })
+
+  it('reads a file again that was rewritten to the same size, even with its old modification time', async () => {
+    const path = file('date,symbol,price\n2024-01-01,A,1\n')
+    const first = await readAll(path)
+    const { mtime } = statSync(path)
+    writeFileSync(path, 'date,symbol,price\n2024-01-01,A,9\n')
+    utimesSync(path, mtime, mtime)
+    const again = await readAll(path, first.at(-1)!.cursorAfter as unknown as CsvCursor)
+    expect(rowsOf(again).map((r) => r.fields[2])).toEqual(['9'])
   })
 
   it('fails with CSV_HEADER_INVALID when no column holds the price', async () => {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { CsvFileError } from '../../errors.js'
 import type { ExtractedBatch } from '../source.js'
-import type { CsvCursor } from './csv-cursor.js'
+import { sameFileStats, type CsvCursor, type CsvFileStats } from './csv-cursor.js'
 import { DEFAULT_DIALECT, detectCsvDialect, type CsvDialect, type CsvDialectSetting } from './csv-dialect.js'
 import { mapCsvHeader, CsvHeaderError } from './csv-header.js'
 import { CsvRecordReader, type CsvRecordSink } from './csv-records.js'
@@ -46,7 +46,10 @@ export async function* readCsvBatches(
   settings: CsvReadSettings,
   signal: AbortSignal,
 ): AsyncGenerator<ExtractedBatch> {
-  const size = await fileSize(file)
+  const stats = await fileStats(file)
+  const size = stats.size
+  // The file as this import last left it, to the byte: nothing to read, and nothing to hash.
+  if (cursor?.byteOffset === size && cursor.fileStats && sameFileStats(cursor.fileStats, stats)) return
   let start = 0
   let lines = 0
   let columns: readonly string[] | undefined
@@ -137,7 +140,18 @@ export async function* readCsvBatches(
       error,
     )
   }
-  while (pending.ends.length > 0) yield batch(Math.min(settings.batchRows, pending.ends.length))
+  if (pending.ends.length === 0) return
+  // The batch that reaches the end of the file records its stats, if the file did not change while
+  // it was read: a later run that finds the same stats skips hashing the file again.
+  const after = await fileStats(file)
+  const unchanged = sameFileStats(stats, after)
+  while (pending.ends.length > 0) {
+    const last = batch(Math.min(settings.batchRows, pending.ends.length))
+    const end = (last.cursorAfter as unknown as CsvCursor).byteOffset
+    yield unchanged && end === after.size
+      ? { ...last, cursorAfter: { ...last.cursorAfter, fileStats: after } }
+      : last
+  }
 }
 
 /** Reads a stored batch's text back into rows, exactly as the live import saw them. */
@@ -225,11 +239,21 @@ async function readHead(file: string): Promise<Buffer> {
   }
 }
 
-async function fileSize(file: string): Promise<number> {
+/**
+ * What says a file's bytes have not changed, as git's index trusts it: a write moves the change
+ * time (ctime), which no tool can set back, and a replaced file has another inode.
+ */
+async function fileStats(file: string): Promise<CsvFileStats> {
   try {
-    const info = await stat(file)
+    const info = await stat(file, { bigint: true })
     if (!info.isFile()) throw new Error('not a regular file')
-    return info.size
+    return {
+      size: Number(info.size),
+      mtimeNs: info.mtimeNs.toString(),
+      ctimeNs: info.ctimeNs.toString(),
+      ino: info.ino.toString(),
+      dev: info.dev.toString(),
+    }
   } catch (error) {
     throw new CsvFileError(
       'CSV_FILE_UNREADABLE',
