@@ -6,13 +6,38 @@ import type { RateLimit } from '../../config.js'
 export interface OutboundLimiter {
   /** Waits until a call may go out; resolves with the milliseconds waited. */
   acquire(signal?: AbortSignal): Promise<number>
+  /**
+   * Holds back every caller sharing this limiter for `ms` from now (an upstream's `Retry-After`);
+   * a pause already set to end later is kept.
+   */
+  pause(ms: number): Promise<void>
+}
+
+/** Where a limiter keeps its pause: in the process, or where every process sharing it sees it. */
+export interface PauseStore {
+  /** Milliseconds left of the current pause; 0 when there is none. */
+  remainingMs(): Promise<number>
+  /** Pauses until `ms` from now, unless the current pause ends later. */
+  extend(ms: number): Promise<void>
+}
+
+/** A pause only this process sees. */
+export function createMemoryPauseStore(): PauseStore {
+  let pausedUntil = 0
+  return {
+    remainingMs: () => Promise.resolve(Math.max(0, Math.ceil(pausedUntil - performance.now()))),
+    extend(ms) {
+      pausedUntil = Math.max(pausedUntil, performance.now() + ms)
+      return Promise.resolve()
+    },
+  }
 }
 
 /**
  * At most `points` calls in any window of `windowMs`, however the windows are laid: calls are
  * spaced `windowMs / points` apart (a fixed window would allow twice the limit across its edge).
- * Any rate-limiter-flexible store fits behind it, so a `RateLimiterRedis` with the same key shares
- * one budget between workers.
+ * Any rate-limiter-flexible store fits behind it, and any pause store, so a `RateLimiterRedis` with
+ * the same key and a pause kept in Redis share one budget and one pause between workers.
  */
 export function createOutboundLimiter(
   key: string,
@@ -22,6 +47,7 @@ export function createOutboundLimiter(
     points: 1,
     duration: limit.windowMs / limit.points / 1000,
   }),
+  pauses: PauseStore = createMemoryPauseStore(),
 ): OutboundLimiter {
   return {
     async acquire(signal) {
@@ -30,12 +56,18 @@ export function createOutboundLimiter(
         signal?.throwIfAborted()
         try {
           await store.consume(key)
-          return Math.round(performance.now() - started)
         } catch (rejection) {
           if (!(rejection instanceof RateLimiterRes)) throw rejection
           await sleep(Math.max(1, rejection.msBeforeNext), undefined, { signal })
+          continue
         }
+        // Checked once the slot is taken, so a pause set while this caller waited for its slot
+        // still holds it back; it then takes a fresh slot, keeping the spacing after the pause.
+        const pausedMs = await pauses.remainingMs()
+        if (pausedMs <= 0) return Math.round(performance.now() - started)
+        await sleep(pausedMs, undefined, { signal })
       }
     },
+    pause: (ms) => (ms > 0 ? pauses.extend(ms) : Promise.resolve()),
   }
 }

@@ -51,7 +51,8 @@ const USER_AGENT = 'coinpipe/0.1 (+https://github.com/coinpipe)'
 /**
  * One upstream's HTTP client: connect and read timeouts, a rate limiter before every attempt,
  * retries with exponential backoff and full jitter on 429, 5xx, timeouts, resets and broken
- * bodies, `Retry-After` honoured within a total wait budget, and 401/402/403 final at once.
+ * bodies, `Retry-After` honoured within a total wait budget (and passed to the limiter, which
+ * pauses every caller sharing it), and 401/402/403 final at once.
  */
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const { source, http, limiter, log, metrics } = options
@@ -128,10 +129,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         } catch (error) {
           metrics?.observeUpstreamCall(source, statusOf(error), (performance.now() - startedMs) / 1000)
           if (!(error instanceof SourceHttpError) || !error.retryable) throw error
+          const { retryAfterMs } = error.details
+          // Every process sharing the limiter holds back too, even when this call gives up. Capped
+          // at the retry budget, so one odd header cannot stop the whole cluster for hours.
+          if (retryAfterMs !== undefined) await limiter.pause(Math.min(retryAfterMs, http.maxRetryWaitMs))
           if (attempts > http.maxRetries) throw error
           const delayMs =
-            error.details.retryAfterMs ??
-            backoffMs(attempts - 1, http.retryBaseMs, http.maxRetryWaitMs, options.random)
+            retryAfterMs ?? backoffMs(attempts - 1, http.retryBaseMs, http.maxRetryWaitMs, options.random)
           if (waitedMs + delayMs > http.maxRetryWaitMs) {
             throw new SourceHttpError(
               error.code,
