@@ -3,7 +3,9 @@
 #   docker build -t coinpipe .
 #   docker run -p 8080:8080 -v coinpipe-data:/app/data coinpipe       (SQLite in the volume)
 #   docker run -p 8080:8080 -e DATABASE_URL=postgres://… coinpipe
-# docker-compose.yml runs it beside PostgreSQL: `make up`.
+#   docker run -e DATABASE_URL=postgres://… -e REDIS_URL=redis://… coinpipe node dist/bin/coinpipe.js worker
+#     (a worker; add --health-cmd 'node dist/cli/healthcheck.js worker', the image's check is the API's)
+# docker-compose.yml runs it beside PostgreSQL and Redis, as API replicas and workers: `make up`.
 
 FROM node:20-bookworm-slim AS build
 # better-sqlite3 downloads a prebuilt binary when one matches, and compiles itself with these otherwise.
@@ -34,6 +36,8 @@ COPY --chown=1000:1000 data ./data
 USER 1000:1000
 ENV HOST=0.0.0.0 PORT=8080
 EXPOSE 8080
+# The check of `serve`; a worker container replaces it with `node dist/cli/healthcheck.js worker`,
+# which reads the worker's heartbeat in Redis (a worker listens on no port).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "dist/cli/healthcheck.js"]
 # Exec form, no shell in between: SIGTERM reaches node, and `serve` drains and lets the batch in flight commit.

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { basename, isAbsolute, join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { listConfigVariables, loadConfig } from '../../src/config.js'
 import { startApi } from '../helpers/api-fixture.js'
@@ -15,52 +15,39 @@ import {
   startProcess,
   type ProcessResult,
 } from '../helpers/cli.js'
-import { environmentOf, interpolate, parseComposeFile } from '../helpers/compose-file.js'
-import { argsOf, envOf, execForm, parseDockerfile, splitFlags } from '../helpers/dockerfile.js'
+import { environmentOf, interpolate, replicasOf } from '../helpers/compose-file.js'
+import { argsOf, splitFlags } from '../helpers/dockerfile.js'
 import { waitFor } from '../helpers/wait-for.js'
+import {
+  apis,
+  app,
+  buildStage,
+  coinpipeServices,
+  compose,
+  containerEnv,
+  healthCommand,
+  imageEnv,
+  imageHealth,
+  onHost,
+  PACKAGE,
+  postgres,
+  read,
+  redis,
+  runs,
+  runtime,
+  serveCommand,
+  stages,
+  workerCommand,
+  workers,
+} from './container-files.js'
 
 // No Docker engine here: these tests hold the container files against the code instead.
 
-const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8')
 const CONFIG_VARIABLES = new Set(listConfigVariables())
 /** The postgres image's own variables: only its service may set them. */
 const POSTGRES_IMAGE_VARIABLE = /^POSTGRES_/
 /** Names that hold a secret, whose value must come from the user and never from a default. */
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|API_KEY|_KEYS$/
-const PACKAGE = JSON.parse(read('package.json')) as {
-  bin: Record<string, string>
-  scripts: Record<string, string>
-  engines: { node: string }
-  dependencies: Record<string, string>
-  allowScripts?: Record<string, boolean>
-}
-
-const stages = parseDockerfile(read('Dockerfile'))
-const buildStage = stages[0]!
-const runtime = stages.at(-1)!
-const imageEnv = envOf(runtime)
-const imageHealth = splitFlags(argsOf(runtime, 'HEALTHCHECK')[0] ?? '')
-const healthCommand = execForm(imageHealth.rest.replace(/^CMD\s+/, ''))
-const serveCommand = execForm(argsOf(runtime, 'CMD').at(-1) ?? '')
-
-const compose = parseComposeFile(read('docker-compose.yml'))
-const app = compose.services.coinpipe!
-const postgres = compose.services.postgres!
-
-/** What coinpipe's container sees: the image's ENV under compose's `environment:`, interpolated. */
-function containerEnv(vars: Readonly<Record<string, string>>): Record<string, string> {
-  const env = { ...imageEnv }
-  for (const [name, value] of Object.entries(environmentOf(app))) env[name] = interpolate(value, vars)
-  return env
-}
-
-/** The image's paths are relative to WORKDIR, which is laid out like the repository. */
-function onHost(argv: readonly string[]): [string, string[]] {
-  const [command, ...args] = argv
-  const local = (arg: string) =>
-    !isAbsolute(arg) && existsSync(join(REPO_ROOT, arg)) ? join(REPO_ROOT, arg) : arg
-  return [command === 'node' ? process.execPath : command!, args.map(local)]
-}
 
 /** Runs the image's HEALTHCHECK command here, in a folder without `.env`, with `env` over a clean one. */
 function runHealthcheck(cwd: string, env: Record<string, string>): Promise<ProcessResult> {
@@ -162,15 +149,47 @@ describe('the Dockerfile', () => {
     expect(config.database.kind).toBe('sqlite')
   })
 
-  it('starts `serve` of the package bin, in exec form', async () => {
+  it('starts `serve` of the package bin, in exec form, and the bin has `worker` too', async () => {
     expect(serveCommand).toEqual(['node', PACKAGE.bin.coinpipe!.replace(/^\.\//, ''), 'serve'])
     const help = await runCli(['--help'], { cwd: tmpdir(), env: cliEnv({}) })
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^Commands:[\s\S]*^ {2}serve\b/m)
+    expect(help.stdout).toMatch(/^Commands:[\s\S]*^ {2}worker\b/m)
   })
 })
 
 describe('docker-compose.yml', () => {
+  it('runs the one image as two API replicas and at least two workers, and nothing else', () => {
+    expect(apis.map(([name]) => name)).toHaveLength(2)
+    expect(workers.reduce((sum, [, service]) => sum + replicasOf(service), 0)).toBeGreaterThanOrEqual(2)
+    const other = coinpipeServices.filter(([, s]) => !runs(serveCommand)(s) && !runs(workerCommand)(s))
+    expect(other.map(([name]) => name)).toEqual([])
+    // One image name and one build: compose builds it once, and every container runs the same code.
+    const images = new Set(coinpipeServices.map(([, s]) => `${s.image} ${JSON.stringify(s.build)}`))
+    expect(images.size).toBe(1)
+    expect(coinpipeServices[0]![1].image).toBeDefined()
+    for (const [name, service] of coinpipeServices) {
+      // Exec form: compose runs a list as it is; node gets SIGTERM, not a shell.
+      if (service.command !== undefined) expect(Array.isArray(service.command), name).toBe(true)
+      const context = typeof service.build === 'string' ? service.build : (service.build?.context ?? '.')
+      expect(existsSync(join(REPO_ROOT, context, 'Dockerfile')), name).toBe(true)
+    }
+  })
+
+  it('publishes each API replica on a host port of its own, and no worker at all', () => {
+    const published = apis.map(([name, service]) => {
+      expect(replicasOf(service), name).toBe(1)
+      expect(service.ports, name).toHaveLength(1)
+      return interpolate(service.ports![0]!, {}).split(':')
+    })
+    expect(published.map(([, container]) => container)).toEqual([DEFAULT_PORT, DEFAULT_PORT])
+    const hostPorts = published.map(([host]) => host!)
+    expect(hostPorts.every((port) => /^\d+$/.test(port))).toBe(true)
+    expect(new Set(hostPorts).size).toBe(hostPorts.length)
+    for (const [name, service] of [...workers, ['redis', redis] as const, ['postgres', postgres] as const])
+      expect(service.ports ?? [], name).toEqual([])
+  })
+
   it('gives each service only variables it reads', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       const names = Object.keys(environmentOf(service))
@@ -179,15 +198,20 @@ describe('docker-compose.yml', () => {
           names.filter((n) => !POSTGRES_IMAGE_VARIABLE.test(n)),
           name,
         ).toEqual([])
+      else if (service.build === undefined) expect(names, name).toEqual([])
       else
         expect(
           names.filter((n) => !CONFIG_VARIABLES.has(n)),
           name,
         ).toEqual([])
     }
-    const referenced = Object.values(environmentOf(app)).flatMap((v) => [...v.matchAll(/\$\{?(\w+)/g)])
-    const composeOnly = referenced.map((m) => m[1]!).filter((n) => !CONFIG_VARIABLES.has(n))
-    expect([...new Set(composeOnly)]).toEqual(['POSTGRES_PASSWORD'])
+    for (const [name, service] of coinpipeServices) {
+      const referenced = Object.values(environmentOf(service)).flatMap((v) => [...v.matchAll(/\$\{?(\w+)/g)])
+      const composeOnly = referenced.map((m) => m[1]!).filter((n) => !CONFIG_VARIABLES.has(n))
+      expect([...new Set(composeOnly)], name).toEqual(['POSTGRES_PASSWORD'])
+    }
+    // A worker serves no API: it has no use for the keys that guard its writes.
+    for (const [name, service] of workers) expect(environmentOf(service), name).not.toHaveProperty('API_KEYS')
   })
 
   it('takes every secret from the user, with no default to fall back on', () => {
@@ -202,35 +226,64 @@ describe('docker-compose.yml', () => {
       }
     }
     expect(environmentOf(postgres).POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/)
-    expect(() => containerEnv({})).toThrow(/set POSTGRES_PASSWORD in \.env/)
+    for (const [name, service] of coinpipeServices)
+      expect(() => containerEnv({}, service), name).toThrow(/set POSTGRES_PASSWORD in \.env/)
   })
 
-  it('points coinpipe at the postgres service, in a form the config accepts', () => {
-    const env = containerEnv({ POSTGRES_PASSWORD: 'only-in-this-test' })
-    const config = loadConfig(env)
-    expect(config.database.kind).toBe('postgres')
-    const url = new URL(config.database.url)
+  it('points every coinpipe service at the postgres and redis services, in a form the config accepts', () => {
     const pg = environmentOf(postgres)
-    expect(compose.services).toHaveProperty(url.hostname)
-    expect(url.hostname).toBe('postgres')
-    expect([url.port, url.username, url.password, url.pathname]).toEqual([
-      '5432',
-      pg.POSTGRES_USER,
-      'only-in-this-test',
-      `/${pg.POSTGRES_DB}`,
-    ])
-    expect(config.http.host).toBe('0.0.0.0')
+    for (const [name, service] of coinpipeServices) {
+      const config = loadConfig(containerEnv({ POSTGRES_PASSWORD: 'only-in-this-test' }, service))
+      expect(config.database.kind, name).toBe('postgres')
+      const url = new URL(config.database.url)
+      expect(compose.services).toHaveProperty(url.hostname)
+      expect(url.hostname, name).toBe('postgres')
+      expect([url.port, url.username, url.password, url.pathname], name).toEqual([
+        '5432',
+        pg.POSTGRES_USER,
+        'only-in-this-test',
+        `/${pg.POSTGRES_DB}`,
+      ])
+      // Queue mode, on the redis service's default port (its command does not move it).
+      const redisUrl = new URL(config.redisUrl ?? 'unset:')
+      expect([redisUrl.protocol, redisUrl.hostname, redisUrl.port || '6379'], name).toEqual([
+        'redis:',
+        'redis',
+        '6379',
+      ])
+      expect(config.queue.prefix, name).toBe(loadConfig({}).queue.prefix)
+    }
+    expect(redis.image).toMatch(/^redis:7(\.|$)/)
+    expect(JSON.stringify(redis.command ?? [])).not.toContain('--port')
+    for (const [name, service] of apis)
+      expect(loadConfig(containerEnv({ POSTGRES_PASSWORD: 'x' }, service)).http.host, name).toBe('0.0.0.0')
   })
 
-  it('starts coinpipe once PostgreSQL is healthy, keeps both up, and lets coinpipe drain on stop', () => {
-    expect(app.depends_on?.postgres?.condition).toBe('service_healthy')
+  it('starts coinpipe once PostgreSQL and Redis are healthy, keeps all up, and lets coinpipe drain on stop', () => {
+    for (const [name, service] of coinpipeServices) {
+      expect(Object.keys(service.depends_on ?? {}).sort(), name).toEqual(['postgres', 'redis'])
+      for (const dependency of Object.values(service.depends_on ?? {}))
+        expect(dependency.condition, name).toBe('service_healthy')
+      expect([service.init, service.stop_grace_period], name).toEqual([true, '30s'])
+    }
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.restart, name).toBe('unless-stopped')
+      expect(service.healthcheck?.test[0], name).toMatch(/^CMD(-SHELL)?$/)
+    }
     expect(postgres.healthcheck?.test).toContain('pg_isready')
-    const volume = postgres.volumes?.[0]?.split(':')[0]
-    expect(compose.volumes).toHaveProperty(volume!)
-    expect([app.restart, postgres.restart]).toEqual(['unless-stopped', 'unless-stopped'])
-    expect(app.stop_grace_period).toBe('30s')
-    const context = typeof app.build === 'string' ? app.build : (app.build?.context ?? '.')
-    expect(existsSync(join(REPO_ROOT, context, 'Dockerfile'))).toBe(true)
+    for (const service of [postgres, redis]) {
+      const volume = service.volumes?.[0]?.split(':')[0]
+      expect(compose.volumes).toHaveProperty(volume!)
+    }
+  })
+
+  it('keeps the queue on a volume across Redis restarts, and never lets Redis evict a key of it', () => {
+    const args = (Array.isArray(redis.command) ? redis.command : []).join(' ')
+    expect(args).toMatch(/^redis-server\b/)
+    expect(args).toMatch(/--appendonly yes\b/)
+    expect(args).toMatch(/--maxmemory-policy noeviction\b/)
+    // The official image's data folder, where the append-only file is written.
+    expect(redis.volumes?.map((v) => v.split(':')[1])).toEqual(['/data'])
   })
 })
 
@@ -240,12 +293,15 @@ describe('the port', () => {
     const exposed = argsOf(runtime, 'EXPOSE').flatMap((args) => args.split(/\s+/))
     expect(exposed.map((p) => p.replace(/\/tcp$/, ''))).toEqual([DEFAULT_PORT])
     expect(imageEnv.PORT).toBe(DEFAULT_PORT)
-    expect(containerEnv({ POSTGRES_PASSWORD: 'x' }).PORT).toBe(DEFAULT_PORT)
+    for (const [name, service] of apis)
+      expect(containerEnv({ POSTGRES_PASSWORD: 'x' }, service).PORT, name).toBe(DEFAULT_PORT)
     expect(app.ports?.length).toBe(1)
     const [host, container] = interpolate(app.ports![0]!, {}).split(':')
     expect([host, container]).toEqual([DEFAULT_PORT, DEFAULT_PORT])
+    expect(interpolate(app.ports![0]!, { PORT: '9000' }).split(':')[0]).toBe('9000')
     // The health checks read PORT like the server; a port written into them must be the same one.
-    const written = [...healthCommand, ...(app.healthcheck?.test ?? [])].join(' ').match(/:\d+\b/g) ?? []
+    const checks = apis.flatMap(([, service]) => service.healthcheck?.test ?? [])
+    const written = [...healthCommand, ...checks].join(' ').match(/:\d+\b/g) ?? []
     expect(written.filter((p) => p !== `:${DEFAULT_PORT}`)).toEqual([])
     expect(/^PORT=(.*)$/m.exec(read('.env.example'))?.[1]).toBe(DEFAULT_PORT)
   })
@@ -262,14 +318,22 @@ describe('the health check', () => {
   })
 
   it('is one command, at one pace, in the image, in compose and as an npm script', () => {
-    expect(app.healthcheck?.test).toEqual(['CMD', ...healthCommand])
-    const { interval, timeout, start_period, retries } = app.healthcheck!
-    expect({ interval, timeout, start_period, retries: String(retries) }).toEqual({
-      interval: imageHealth.flags.interval,
-      timeout: imageHealth.flags.timeout,
-      start_period: imageHealth.flags['start-period'],
-      retries: imageHealth.flags.retries,
-    })
+    // A worker runs the same check in its worker mode; it serves no /health.
+    const checks = [
+      ...apis.map(([name, service]) => [name, service, ['CMD', ...healthCommand]] as const),
+      ...workers.map(([name, service]) => [name, service, ['CMD', ...healthCommand, 'worker']] as const),
+    ]
+    for (const [name, service, test] of checks) {
+      expect(service.healthcheck?.test, name).toEqual(test)
+      const { interval, timeout, start_period, retries } = service.healthcheck!
+      expect({ interval, timeout, start_period, retries: String(retries) }, name).toEqual({
+        interval: imageHealth.flags.interval,
+        timeout: imageHealth.flags.timeout,
+        start_period: imageHealth.flags['start-period'],
+        retries: imageHealth.flags.retries,
+      })
+    }
+    expect(checks.length).toBe(coinpipeServices.length)
     expect(PACKAGE.scripts.healthcheck).toBe(healthCommand.join(' '))
   })
 

@@ -3,8 +3,12 @@ import { parse } from 'yaml'
 export interface ComposeService {
   image?: string
   build?: string | { context?: string }
+  /** A list is exec form; a string compose splits like a shell would, without running one. */
+  command?: string[] | string
   environment?: Record<string, string | number | boolean | null> | string[]
   ports?: string[]
+  deploy?: { replicas?: number }
+  init?: boolean
   healthcheck?: {
     test: string[]
     interval?: string
@@ -23,9 +27,12 @@ export interface ComposeFile {
   volumes?: Record<string, unknown>
 }
 
-/** A docker-compose.yml as written: `${…}` left for `interpolate`. */
+/**
+ * A docker-compose.yml as written: `${…}` left for `interpolate`, YAML merge keys (`<<: *anchor`)
+ * applied as compose applies them, `x-` extension fields kept out of `services`.
+ */
 export function parseComposeFile(text: string): ComposeFile {
-  return parse(text) as ComposeFile
+  return parse(text, { merge: true }) as ComposeFile
 }
 
 /** A service's `environment:`, map or list form, values as written (before interpolation). */
@@ -48,4 +55,9 @@ export function interpolate(text: string, vars: Readonly<Record<string, string>>
       return op === '-' ? (arg ?? '') : ''
     },
   )
+}
+
+/** The containers `docker compose up` starts for a service. */
+export function replicasOf(service: ComposeService): number {
+  return service.deploy?.replicas ?? 1
 }

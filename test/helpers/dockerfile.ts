@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs'
+import { isAbsolute, join } from 'node:path'
+
 /** One instruction of a Dockerfile, continuation lines joined. */
 export interface Instruction {
   readonly keyword: string
@@ -75,4 +78,14 @@ export function splitFlags(args: string): { flags: Record<string, string>; rest:
     rest = rest.slice(match[0].length)
   }
   return { flags, rest }
+}
+
+/**
+ * An image's command as it runs on this machine: `node` is this Node, and a relative path that exists
+ * under `root` (the repository, laid out like the image's WORKDIR) is taken from there.
+ */
+export function commandOnHost(argv: readonly string[], root: string): [string, string[]] {
+  const [command, ...args] = argv
+  const local = (arg: string) => (!isAbsolute(arg) && existsSync(join(root, arg)) ? join(root, arg) : arg)
+  return [command === 'node' ? process.execPath : command!, args.map(local)]
 }
