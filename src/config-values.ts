@@ -131,3 +131,9 @@ export function parseCsvDelimiter(value: string): string {
   if ([',', ';', '\t', '|'].includes(delimiter)) return delimiter
   throw new Error('not a supported delimiter')
 }
+
+/** A Redis key prefix: no spaces or braces (a brace would change Redis Cluster's hash slot). */
+export function parseKeyPrefix(value: string): string {
+  if (!/^[\w.:-]{1,64}$/.test(value)) throw new Error('not a key prefix')
+  return value
+}

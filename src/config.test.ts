@@ -41,6 +41,7 @@ describe('loadConfig', () => {
     expect(config.api.keys).toEqual([])
     expect(config.sources.coingecko.apiKey).toBeUndefined()
     expect(config.redisUrl).toBeUndefined()
+    expect(config.queue).toEqual({ prefix: 'coinpipe', leaseMs: 30_000 })
     expect(config.logLevel).toBe('info')
   })
 
@@ -61,6 +62,8 @@ describe('loadConfig', () => {
       API_KEYS: 'aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb',
       API_READ_KEYS_REQUIRED: 'true',
       REDIS_URL: 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: 'coinpipe-staging',
+      QUEUE_LEASE_MS: '5000',
       LOG_LEVEL: 'DEBUG',
     })
     expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app@db.internal:5432/coinpipe' })
@@ -76,7 +79,20 @@ describe('loadConfig', () => {
     expect(config.etl.runOnStart).toBe(false)
     expect(config.api).toEqual({ keys: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'], readKeysRequired: true })
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379')
+    expect(config.queue).toEqual({ prefix: 'coinpipe-staging', leaseMs: 5000 })
     expect(config.logLevel).toBe('debug')
+  })
+
+  it('refuses a queue prefix that is not a plain key part, and a lease under a second', () => {
+    const problems = (() => {
+      try {
+        loadConfig({ QUEUE_PREFIX: 'my queue{1}', QUEUE_LEASE_MS: '500' })
+      } catch (error) {
+        return (error as ConfigError).problems
+      }
+      return []
+    })()
+    expect(problems.map((p) => p.split(/[=\s]/)[0])).toEqual(['QUEUE_PREFIX', 'QUEUE_LEASE_MS'])
   })
 
   it.each([

@@ -18,8 +18,8 @@ import {
   parseFieldAliases,
   parseApiKeys,
   parseCsvDelimiter,
+  parseKeyPrefix,
 } from './config-values.js'
-import type { DecimalMark } from './domain/parse-decimal.js'
 import { ConfigError } from './errors.js'
 
 /** Every source coinpipe knows by name. */
@@ -30,7 +30,7 @@ export const RECORD_SOURCES = [...SOURCE_NAMES, 'manual'] as const
 export type RecordSource = (typeof RECORD_SOURCES)[number]
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-type LogLevel = (typeof LOG_LEVELS)[number]
+export type LogLevel = (typeof LOG_LEVELS)[number]
 
 /**
  * The root of the installed package, where the bundled sample data lives: the nearest folder above
@@ -46,110 +46,21 @@ function packageRoot(from: string): string {
 }
 const SAMPLE_CSV = resolve(PACKAGE_ROOT, 'data/sample-prices.csv')
 
-export type DatabaseConfig =
-  | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string }
+export type {
+  CompareThresholds,
+  Config,
+  CoingeckoPlan,
+  DatabaseConfig,
+  IdentityConfig,
+  QueueConfig,
+  RateLimit,
+  TrustProxy,
+  UpstreamConfig,
+} from './config-types.js'
+import type { CompareThresholds, Config, CoingeckoPlan, DatabaseConfig } from './config-types.js'
 
-export interface Config {
-  readonly database: DatabaseConfig
-  readonly http: {
-    readonly host: string
-    readonly port: number
-    readonly bodyLimitBytes: number
-    /** Inbound limit per API key, else per client IP; `undefined` when `API_RATE_LIMIT=off`. */
-    readonly rateLimit: RateLimit | undefined
-    /** Which proxies may set `X-Forwarded-For`: none, all, a hop count, or addresses and CIDRs. */
-    readonly trustProxy: TrustProxy
-    /** Origins allowed cross-origin (`['*']` for any); `undefined` leaves CORS off. */
-    readonly corsOrigins: readonly string[] | undefined
-  }
-  readonly api: { readonly keys: readonly string[]; readonly readKeysRequired: boolean }
-  readonly assets: {
-    /** A source whose latest observation trails the asset's newest one by more than this is left out of the consensus. */
-    readonly staleAfterMs: number
-  }
-  readonly sources: {
-    readonly enabled: readonly SourceName[]
-    readonly csv: {
-      readonly paths: readonly string[]
-      readonly batchRows: number
-      /** Pinned by CSV_DELIMITER / CSV_DECIMAL_MARK; what is absent is detected per file. */
-      readonly dialect: { readonly delimiter?: string; readonly decimalMark?: DecimalMark }
-    }
-    readonly coingecko: UpstreamConfig & {
-      /** Which key header a key goes in; follows the base URL's host unless set. */
-      readonly plan: CoingeckoPlan
-      readonly perPage: number
-      /** Pages fetched per cycle (each one a batch). */
-      readonly maxPages: number
-    }
-    readonly coinpaprika: UpstreamConfig
-  }
-  /** Timeouts and retries shared by every upstream client. */
-  readonly upstream: {
-    readonly connectTimeoutMs: number
-    /** Longest wait for the response headers, and then for each chunk of the body. */
-    readonly readTimeoutMs: number
-    readonly maxRetries: number
-    readonly retryBaseMs: number
-    /** Cap on the total time one request may spend waiting between attempts (Retry-After included). */
-    readonly maxRetryWaitMs: number
-  }
-  readonly etl: {
-    /** Cron pattern per source, or `off`. */
-    readonly schedules: Readonly<Record<SourceName, string>>
-    readonly runOnStart: boolean
-    /** A `running` run whose heartbeat is older than this is considered dead. */
-    readonly staleRunAfterMs: number
-    /** How far `GET /api/v1/runs/compare` lets two runs differ before it flags an anomaly. */
-    readonly compare: CompareThresholds
-  }
-  readonly identity: IdentityConfig
-  readonly redisUrl: string | undefined
-  readonly logLevel: LogLevel
-}
+export const COINGECKO_PLANS = ['demo', 'pro'] as const satisfies readonly CoingeckoPlan[]
 
-export interface IdentityConfig {
-  /** A JSON override file of the user's, read on top of the shipped `data/asset-overrides.json`. */
-  readonly overridesPath: string | undefined
-  /** Prices of one symbol from two sources agree within this percentage of the lower one. */
-  readonly priceTolerancePct: number
-  /** CoinPaprika `/coins/{id}` lookups per run for unresolved assets; 0 turns them off. */
-  readonly contractLookupsPerRun: number
-  /** How old the cached CoinGecko coins list may grow before it is fetched again; 0 never fetches it. */
-  readonly coinsListRefreshMs: number
-}
-
-export const COINGECKO_PLANS = ['demo', 'pro'] as const
-export type CoingeckoPlan = (typeof COINGECKO_PLANS)[number]
-
-/** Fastify's `trustProxy`: trust no proxy, every proxy, the nearest N hops, or these addresses/CIDRs. */
-export type TrustProxy = boolean | number | readonly string[]
-
-/** At most `points` requests in any window of `windowMs`. */
-export interface RateLimit {
-  readonly points: number
-  readonly windowMs: number
-}
-
-export interface UpstreamConfig {
-  readonly baseUrl: string
-  readonly apiKey: string | undefined
-  readonly rateLimit: RateLimit
-  /** Upstream field name → the declared field it stands for, for a rename not yet in a release. */
-  readonly fieldAliases: Readonly<Record<string, string>>
-}
-
-export interface CompareThresholds {
-  /** Flag when loaded + unchanged records differ by more than this percentage. */
-  readonly recordSwingPct: number
-  /** Flag when the duration differs by more than this percentage. */
-  readonly durationSwingPct: number
-  /** Flag when the rejected share of extracted rows rises by more than this many percentage points. */
-  readonly rejectionJumpPts: number
-}
-
-/** Variables whose values may hold credentials and are never echoed back. */
 const SECRET_VARIABLES = /KEY|DATABASE_URL|REDIS_URL/
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -300,6 +211,8 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     (v) => (v === '' ? undefined : parseRedisUrl(v)),
     'a redis:// or rediss:// URL',
   )
+  const queuePrefix = read('QUEUE_PREFIX', 'coinpipe', parseKeyPrefix, 'letters, digits, - _ . and :')
+  const queueLeaseMs = readInt('QUEUE_LEASE_MS', '30000', 1000, 600_000, 'milliseconds')
   const logLevel = read(
     'LOG_LEVEL',
     'info',
@@ -345,6 +258,7 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     assets: { staleAfterMs: assetStaleAfterMs },
     identity,
     redisUrl,
+    queue: { prefix: queuePrefix, leaseMs: queueLeaseMs },
     logLevel,
   })
 }
