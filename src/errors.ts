@@ -76,6 +76,27 @@ export class RunAlreadyRunningError extends AppError {
   }
 }
 
+/** Queue mode: a run of this source was asked for and is waiting for a worker. */
+export class RunAlreadyQueuedError extends AppError {
+  readonly code = 'RUN_ALREADY_QUEUED'
+  constructor(
+    readonly source: string,
+    readonly jobId: string,
+  ) {
+    super(`a run of ${source} is already queued (job ${jobId})`, { context: { source, jobId } })
+    this.retryable = true
+  }
+}
+
+/** Queue mode: Redis cannot be reached, so no run can be asked for; reads are unaffected. */
+export class QueueUnavailableError extends AppError {
+  readonly code = 'QUEUE_UNAVAILABLE'
+  constructor(cause: unknown) {
+    super(`the job queue (Redis) is unreachable: ${errorMessage(cause)}; try again shortly`, { cause })
+    this.retryable = true
+  }
+}
+
 /** The process is shutting down and starts no new runs. */
 export class SchedulerStoppedError extends AppError {
   readonly code = 'SCHEDULER_STOPPED'

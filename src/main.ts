@@ -25,6 +25,11 @@ const collectId = (value: string, previous: number[] = []) => {
   return [...previous, Number(value)]
 }
 
+const positiveInt = (value: string) => {
+  if (!/^[1-9]\d{0,3}$/.test(value)) throw new InvalidArgumentError('a whole number from 1 to 9999')
+  return Number(value)
+}
+
 // Each command's module is imported when the command runs: `--help` and a CSV import never load the
 // HTTP stack, and `serve` never loads what only the CLI prints.
 const commands = {
@@ -34,6 +39,7 @@ const commands = {
   etlReplay: () => import('./cli/commands/etl-replay.js'),
   etlReset: () => import('./cli/commands/etl-reset.js'),
   assetsRemap: () => import('./cli/commands/assets-remap.js'),
+  worker: () => import('./cli/commands/worker.js'),
 }
 
 /** argv → command. Every command is a thin door into the pipeline; failures become one sentence and an exit code. */
@@ -65,13 +71,15 @@ function program(): Command {
   cli
     .command('worker')
     .description('process queued ETL jobs from Redis (needs REDIS_URL)')
+    .option(
+      '-c, --concurrency <n>',
+      'jobs run at once (default: one per enabled source; a source never runs twice at once)',
+      positiveInt,
+    )
     .addHelpText('after', WORKER_HELP)
-    .action(() => {
-      throw new CliError(
-        'the BullMQ worker is not available in this build; run `coinpipe serve`, which runs ETL in-process',
-        EXIT.CONFIG,
-      )
-    })
+    .action(async (options: { concurrency?: number }) =>
+      (await commands.worker()).workerCommand({ concurrency: options.concurrency }),
+    )
 
   const etl = cli
     .command('etl')
@@ -93,8 +101,12 @@ function program(): Command {
       collect,
     )
     .option('--json', 'print the summary as JSON on stdout, and no progress line')
+    .option(
+      '--enqueue',
+      'queue mode (REDIS_URL): put the runs on the queue for the workers and wait for their results',
+    )
     .addHelpText('after', ETL_RUN_HELP)
-    .action(async (options: { source?: string[]; file?: string[]; json?: boolean }) =>
+    .action(async (options: { source?: string[]; file?: string[]; json?: boolean; enqueue?: boolean }) =>
       exit(
         await (
           await commands.etlRun()
@@ -102,6 +114,7 @@ function program(): Command {
           source: options.source ?? [],
           file: options.file ?? [],
           json: options.json === true,
+          enqueue: options.enqueue === true,
         }),
       ),
     )

@@ -10,10 +10,12 @@ import Fastify, {
   type onRequestHookHandler,
   type RawServerDefault,
 } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CompareThresholds, Config } from '../config.js'
 import type { Db } from '../db/database.js'
-import { createInProcessScheduler, type RunStarter } from '../jobs/scheduler.js'
+import { createInProcessScheduler } from '../jobs/scheduler.js'
+import type { QueueView, RunStarter } from '../pipeline/run-starter.js'
 import { createMetrics } from '../metrics/metrics.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { createKeyChecker, createKeyIdentifier } from './api-keys.js'
@@ -38,6 +40,8 @@ export interface ApiDeps {
   readonly requireWriteKey: onRequestHookHandler
   /** Starts runs for `POST /api/v1/runs`: the scheduler, so API and cron share one "one run per source" guard. */
   readonly runs: RunStarter
+  /** Queue mode: the queue, for queued runs in the history and the queue's health. */
+  readonly queue: QueueView | undefined
   readonly compareThresholds: CompareThresholds
   /** `GET /api/v1/assets/{id}` leaves out of the consensus a source trailing the asset's newest observation by more. */
   readonly assetStaleAfterMs: number
@@ -46,6 +50,10 @@ export interface ApiDeps {
 export interface BuildAppOptions {
   /** Defaults to an in-process scheduler that only runs on demand and stops when the app closes. */
   readonly runs?: RunStarter
+  /** Queue mode (`serve` with REDIS_URL): what the API shows of the queue. */
+  readonly queue?: QueueView
+  /** Queue mode: where the inbound rate limit counts, shared by every API replica. */
+  readonly redis?: Redis
 }
 
 export type App = FastifyInstance<
@@ -117,7 +125,10 @@ export async function buildApp(
       done()
     })
   registerErrorHandler(app)
-  await registerSecurity(app, config.http, createKeyIdentifier(config.api.keys))
+  await registerSecurity(app, config.http, createKeyIdentifier(config.api.keys), {
+    redis: options.redis,
+    prefix: config.queue.prefix,
+  })
 
   const checkKey = createKeyChecker(config.api.keys)
   const requireWriteKey: onRequestHookHandler = (request: FastifyRequest, _reply, done) => {
@@ -165,6 +176,7 @@ export async function buildApp(
     enabledSources: config.sources.enabled,
     requireWriteKey,
     runs,
+    queue: options.queue,
     compareThresholds: config.etl.compare,
     assetStaleAfterMs: config.assets.staleAfterMs,
   }

@@ -14,6 +14,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ASSET_NOT_FOUND: 404,
   RECORD_CONFLICT: 409,
   RUN_ALREADY_RUNNING: 409,
+  RUN_ALREADY_QUEUED: 409,
+  QUEUE_UNAVAILABLE: 503,
   RUN_NOT_FINISHED: 409,
   SOURCE_UNKNOWN: 400,
   DATABASE_ERROR: 503,
@@ -79,6 +81,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
       const errors =
         typeof field === 'string' ? [{ field, in: 'request', message: error.message }] : undefined
       if (status >= 500) request.log.warn({ err: error, errorCode: error.code }, 'request failed')
+      // An outage of the database or the queue: worth asking again in a few seconds.
+      if (status === 503) void reply.header('retry-after', '5')
       return sendProblem(reply, status, error.code, error.message, errors)
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {

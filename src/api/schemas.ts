@@ -86,11 +86,16 @@ export const RecordItem = Type.Object({
 
 /** One ETL run: how it was started, how it ended, and what it counted. */
 export const RunItem = Type.Object({
-  id: Type.Integer(),
+  id: Nullable(Type.Integer({ description: 'null while queued: a worker has not started the run yet' })),
+  job_id: Type.Optional(
+    Type.String({ description: 'queue mode, while queued: the job that asks for the run' }),
+  ),
   source: Type.String(),
   trigger: StringEnum(RUN_TRIGGERS),
-  status: StringEnum(RUN_STATUSES),
-  started_at: Type.String({ format: 'date-time' }),
+  status: StringEnum([...RUN_STATUSES, 'queued'] as const),
+  queued_at: Type.Optional(Type.String({ format: 'date-time' })),
+  waiting_for: Type.Optional(Nullable(Type.String({ description: 'why a queued run waits' }))),
+  started_at: Nullable(Type.String({ format: 'date-time' })),
   finished_at: Nullable(Type.String({ format: 'date-time' })),
   duration_ms: Nullable(Type.Integer()),
   batch_count: Type.Integer({ description: 'raw batches stored (pages, CSV chunks)' }),

@@ -1,12 +1,13 @@
 import { identitySettingsFromConfig } from '../identity/identity-settings.js'
+import type { Redis } from 'ioredis'
 import { sql } from 'kysely'
-import { loadConfig, type Config } from '../config.js'
+import { loadConfig, type Config, type RateLimit } from '../config.js'
 import { migrateToLatest, openDatabase, type Db } from '../db/database.js'
 import { AppError, ConfigError } from '../errors.js'
 import { createLogger, type Logger } from '../logger.js'
 import { redactUrl } from '../redact-secrets.js'
-import type { PipelineContext } from '../pipeline/pipeline-context.js'
-import { createSourceRegistry } from '../sources/registry.js'
+import { RUN_OWNER, type PipelineContext } from '../pipeline/pipeline-context.js'
+import { createSourceRegistry, type LiveSourceName } from '../sources/registry.js'
 import { CliError } from './cli-error.js'
 import { EXIT } from './exit-codes.js'
 
@@ -28,6 +29,8 @@ export async function openCliContext(
     logDestination?: NodeJS.WritableStream
     /** Count runs, upstream calls and queries for `GET /metrics` (serve). */
     metrics?: boolean
+    /** Fails with this message, before the database opens, when REDIS_URL is not set. */
+    redisRequired?: string
   } = {},
 ): Promise<CliContext> {
   let config: Config
@@ -39,6 +42,8 @@ export async function openCliContext(
       throw new CliError(`invalid configuration: ${error.problems.join('; ')}`, EXIT.CONFIG)
     throw error
   }
+  if (opts.redisRequired !== undefined && config.redisUrl === undefined)
+    throw new CliError(opts.redisRequired, EXIT.CONFIG)
   // Commands that print a result keep stdout for it; logs go to stderr.
   const log = createLogger(opts.logLevel ?? config.logLevel, {
     fd: opts.logTo === 'stdout' ? 1 : 2,
@@ -71,19 +76,40 @@ export async function openCliContext(
   }
   // prom-client only where metrics are served.
   const metrics = opts.metrics ? (await import('../metrics/metrics.js')).createMetrics({ db }) : undefined
+  // Queue mode: every process that calls an upstream paces itself by one limit kept in Redis.
+  const shared = config.redisUrl
+    ? await sharedOutboundLimits(config.redisUrl, config.queue.prefix)
+    : undefined
   const pipeline: PipelineContext = {
     db,
     log,
-    sources: createSourceRegistry(config, log, metrics),
+    sources: createSourceRegistry(config, log, metrics, { limiterFor: shared?.limiterFor }),
     metrics,
     staleRunAfterMs: config.etl.staleRunAfterMs,
     identity,
   }
   const close = async () => {
     await pipeline.sources.close()
+    shared?.close()
     await db.close()
   }
   return { config, log, pipeline, migrated, close }
+}
+
+/**
+ * The Redis outbound limiters of queue mode; their connection opens when a live source is first
+ * used, so a command that calls no upstream (serve in queue mode, a CSV import) never opens it.
+ */
+async function sharedOutboundLimits(url: string, prefix: string) {
+  const { createRedis } = await import('../redis/redis-connection.js')
+  const { createRedisOutboundLimiter } = await import('../redis/redis-outbound-limiter.js')
+  let redis: Redis | undefined
+  const limiterFor = (source: LiveSourceName, limit: RateLimit) => {
+    // Fails fast while Redis is away, as the limiter needs (it retries, then fails the call).
+    redis ??= createRedis(url, 'producer', `coinpipe ${RUN_OWNER} upstream limits`)
+    return createRedisOutboundLimiter(redis, { prefix, source, limit })
+  }
+  return { limiterFor, close: () => redis?.disconnect() }
 }
 
 function describe(error: unknown): string {

@@ -24,6 +24,12 @@ const KEYS = [
   'upstream keys (optional; never logged or stored)',
 ] as const
 
+const REDIS_URL = ['REDIS_URL', 'queue mode: redis://[:password@]host:6379[/db] or rediss://…'] as const
+const QUEUE_PREFIX = [
+  'QUEUE_PREFIX',
+  'prefix of every Redis key, one per deployment (default coinpipe)',
+] as const
+
 export const PROGRAM_HELP = `
 Examples:
   $ coinpipe serve                              API, docs and dashboard on http://127.0.0.1:8080
@@ -51,6 +57,11 @@ requests and schedules, lets the batch in flight commit (its run ends partial, R
 closes the database; the next run resumes from the checkpoint. GET /health answers 503 while the
 database is unreachable, and the server recovers by itself when it is back.
 
+With REDIS_URL set (queue mode) serve runs no ETL itself: its schedule and POST /api/v1/runs put
+jobs on the queue for \`coinpipe worker\` processes, and any number of replicas share one schedule
+and one inbound rate limit. While Redis is down reads go on, POST /api/v1/runs answers 503 and
+/health says degraded.
+
 Examples:
   $ coinpipe serve
   $ PORT=9000 ETL_SCHEDULE=off coinpipe serve
@@ -64,6 +75,8 @@ ${section('Environment', [
   ['ETL_RUN_ON_START', 'run every enabled source once at start (default true)'],
   ['API_KEYS', 'comma-separated keys (16+ characters) for writes'],
   ['API_READ_KEYS_REQUIRED', 'require a key for reads too (default false)'],
+  REDIS_URL,
+  QUEUE_PREFIX,
   KEYS,
   LOG_LEVEL,
 ])}
@@ -78,9 +91,28 @@ ${section('Environment', [DATABASE_URL])}
 `
 
 export const WORKER_HELP = `
-Not available in this build: \`coinpipe serve\` runs the ETL in-process.
+Takes ETL jobs that \`serve\` (its schedule, POST /api/v1/runs) and \`etl run --enqueue\` put on the
+queue in Redis, and runs them against the database: one run per source across every worker, each
+upstream paced by one rate limit shared by the whole cluster. A worker killed mid-job loses
+nothing: after QUEUE_LEASE_MS another takes the job, marks the run left behind RUN_INTERRUPTED and
+resumes from its checkpoint. SIGTERM or SIGINT lets the batch in flight commit, hands the job
+back to the queue, and exits.
 
-${section('Environment', [['REDIS_URL', 'the queue (redis:// or rediss://)'], DATABASE_URL])}
+Examples:
+  $ REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://app@db:5432/coinpipe coinpipe worker
+  $ coinpipe worker --concurrency 1                   one job at a time
+
+${section('Environment', [
+  REDIS_URL,
+  DATABASE_URL,
+  QUEUE_PREFIX,
+  ['QUEUE_LEASE_MS', "how soon a dead worker's job moves to another (default 30000)"],
+  ['COINGECKO_RATE_LIMIT, COINPAPRIKA_RATE_LIMIT', 'calls/window for the whole cluster (e.g. 30/60s)'],
+  KEYS,
+  LOG_LEVEL,
+])}
+
+${EXIT_CODES}
 `
 
 export const ETL_HELP = `
@@ -96,17 +128,22 @@ a summary table follows on stdout (JSON with --json, and no progress line). Ctrl
 batch in flight has committed: the run ends partial (RUN_CANCELLED) and the next run resumes there;
 press it again to quit at once. Exits 0 when every run succeeded or was partial, 1 when one failed.
 
+In queue mode (REDIS_URL set) a run here holds its source's lease, so it never runs beside a
+worker; --enqueue instead puts one job per source on the queue, waits for the workers to run them
+and prints the same summary (Ctrl-C stops waiting; the jobs run on).
+
 Examples:
   $ coinpipe etl run                                  every enabled source
   $ coinpipe etl run -s coingecko -s coinpaprika      two live sources
   $ coinpipe etl run --file prices.csv --file more.csv
   $ coinpipe etl run --source csv --json | jq '.runs[] | {source, status, loaded}'
+  $ REDIS_URL=redis://127.0.0.1:6379 coinpipe etl run --enqueue -s coingecko
 
 ${section('Environment', [
   DATABASE_URL,
   SOURCES,
   CSV,
-  ['CSV_BATCH_ROWS', 'rows per batch, one transaction each (default 5000)'],
+  ['CSV_BATCH_ROWS', 'rows per batch, one transaction each (default 20000)'],
   KEYS,
   ['COINGECKO_BASE_URL, COINPAPRIKA_BASE_URL', 'upstream hosts (a local fake server, say)'],
   LOG_LEVEL,

@@ -1,13 +1,11 @@
 import type { CompareThresholds } from '../config.js'
-import type { RunStatus } from './run.js'
+import type { FinishedRunStatus, RunStatus } from './run.js'
 import { AppError } from '../errors.js'
 
 /**
  * Comparing two finished runs of one source: what changed between them, and which changes look like
  * something broke. Pure: the API feeds it two run rows and the configured thresholds.
  */
-
-export type FinishedRunStatus = 'succeeded' | 'partial' | 'failed'
 
 /** The figures of one finished run that a comparison looks at. */
 export interface RunFigures {
@@ -53,12 +51,16 @@ export class RunNotFinishedError extends AppError {
   }
 }
 
-/** The figures of a finished run; throws `RunNotFinishedError` for one still running. */
+/**
+ * The figures of a finished run; throws `RunNotFinishedError` for one still running. A skipped run
+ * never ran: callers refuse it first, as a bad request.
+ */
 export function finishedRunFigures(
   run: Omit<RunFigures, 'status'> & { readonly id: number; readonly status: RunStatus },
 ): RunFigures {
   const { status } = run
   if (status === 'running') throw new RunNotFinishedError(run.id)
+  if (status === 'skipped') throw new Error(`run ${run.id} was skipped and has nothing to compare`)
   return {
     status,
     extracted: run.extracted,

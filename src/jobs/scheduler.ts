@@ -5,24 +5,8 @@ import { isDatabaseUnreachable } from '../db/connection-error.js'
 import type { RunTrigger } from '../domain/run.js'
 import { errorMessage, RunAlreadyRunningError, SchedulerStoppedError } from '../errors.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
+import type { Scheduler } from '../pipeline/run-starter.js'
 import { runSource } from '../pipeline/run-pipeline.js'
-
-/** Starts a run on demand (the API's `POST /api/v1/runs`). */
-export interface RunStarter {
-  /**
-   * Starts a run of `source` in the background. Resolves with the run row once it has started;
-   * rejects with `RunAlreadyRunningError` while one is going and `SourceUnavailableError` for an
-   * unknown source.
-   */
-  startRun(source: string, trigger: RunTrigger): Promise<EtlRunRow>
-}
-
-/** Starts ETL runs on their own; the in-process one here, a BullMQ one when Redis is configured. */
-export interface Scheduler extends RunStarter {
-  start(): void
-  /** Stops triggering, lets the batch in flight commit, and resolves when every run has ended. */
-  stop(timeoutMs: number): Promise<void>
-}
 
 export interface ScheduleOptions {
   readonly sources: readonly SourceName[]
@@ -65,7 +49,7 @@ export function createInProcessScheduler(ctx: PipelineContext, options: Schedule
   }
 
   return {
-    startRun,
+    startRun: async (source, how) => ({ run: await startRun(source, how) }),
     start() {
       for (const source of options.sources) {
         const pattern = options.schedules[source] ?? 'off'
@@ -77,6 +61,7 @@ export function createInProcessScheduler(ctx: PipelineContext, options: Schedule
         }
         if (options.runOnStart) trigger(source, 'start')
       }
+      return Promise.resolve()
     },
     async stop(timeoutMs) {
       for (const job of jobs) job.stop()

@@ -13,13 +13,28 @@ export async function recoverInterruptedRuns(ctx: PipelineContext): Promise<numb
   let recovered = 0
   for (const run of await listRunningRuns(ctx.db.kysely)) {
     if (isAlive(run, ctx.staleRunAfterMs)) continue
-    const message = `run was left running by ${run.owner}, which stopped without finishing it`
-    await markRunInterrupted(ctx.db.kysely, run, message)
-    await failPendingBatchesOfRun(ctx.db.kysely, run.id, 'RUN_INTERRUPTED', message)
-    ctx.log.warn({ run_id: run.id, source: run.source, owner: run.owner }, 'interrupted run marked failed')
+    await interrupt(ctx, run, `run was left running by ${run.owner}, which stopped without finishing it`)
     recovered++
   }
   return recovered
+}
+
+/**
+ * For the holder of a source's lease (queue mode): any run of that source still `running` belongs
+ * to a worker that lost the lease (killed, frozen), so it is marked `RUN_INTERRUPTED` now, in
+ * seconds, instead of after the heartbeat goes stale.
+ */
+export async function recoverRunsOfSource(ctx: PipelineContext, source: string): Promise<number> {
+  const runs = (await listRunningRuns(ctx.db.kysely)).filter((run) => run.source === source)
+  for (const run of runs)
+    await interrupt(ctx, run, `run was left running by ${run.owner}, which lost its lease on ${source}`)
+  return runs.length
+}
+
+async function interrupt(ctx: PipelineContext, run: EtlRunRow, message: string): Promise<void> {
+  await markRunInterrupted(ctx.db.kysely, run, message)
+  await failPendingBatchesOfRun(ctx.db.kysely, run.id, 'RUN_INTERRUPTED', message)
+  ctx.log.warn({ run_id: run.id, source: run.source, owner: run.owner }, 'interrupted run marked failed')
 }
 
 function isAlive(run: EtlRunRow, staleAfterMs: number): boolean {

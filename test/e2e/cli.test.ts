@@ -60,8 +60,7 @@ describe('coinpipe without a database', () => {
     [[], ['serve', 'migrate', 'worker', 'etl', '--version', '--help', 'DATABASE_URL', 'LOG_LEVEL']],
     [['serve'], ['HOST, PORT', 'ETL_SCHEDULE', 'ETL_RUN_ON_START', 'API_KEYS', 'SIGTERM', 'SIGINT']],
     [['migrate'], ['DATABASE_URL']],
-    // Not in this build: its help says so rather than give examples.
-    [['worker'], ['REDIS_URL', 'Not available in this build']],
+    [['worker'], ['--concurrency', 'REDIS_URL', 'QUEUE_PREFIX', 'QUEUE_LEASE_MS', 'SIGTERM']],
     [['etl'], ['run', 'replay', 'reset']],
     [
       ['etl', 'run'],
@@ -79,12 +78,18 @@ describe('coinpipe without a database', () => {
     const help = await runCli([...command, '--help'], { cwd: dir, env: env() })
     expect(help.code).toBe(0)
     expect(help.stderr).toBe('')
-    const examples = command[0] === 'worker' ? [] : ['Examples:', '$ coinpipe']
-    for (const text of [...mentions, ...examples]) expect(help.stdout).toContain(text)
+    for (const text of [...mentions, 'Examples:', '$ coinpipe']) expect(help.stdout).toContain(text)
     // Every option line names what the option does, not only its flags.
     const options = help.stdout.split('Options:\n')[1]!.split('\n\n')[0]!.split('\n')
     for (const line of options.filter((l) => /^\s+-/.test(l)))
       expect(line.trim(), line).toMatch(/^-\S.*\s{2,}\w+ \w+/)
+  })
+
+  it('refuses `worker` without REDIS_URL, exit 2, before opening any database', async () => {
+    const result = await runCli(['worker'], { cwd: dir, env: env() })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('coinpipe worker needs REDIS_URL')
+    expect(existsSync(join(dir, 'unused.db'))).toBe(false)
   })
 
   it('lists every exit code in the top-level --help', async () => {

@@ -57,13 +57,14 @@ describe.each(DIALECTS)('scheduling runs, on %s', (dialect) => {
     live.fake.fault({ source: 'coingecko', kind: 'slow', delayMs: 150, times: Infinity })
     const scheduler = createInProcessScheduler(live.ctx, onDemand)
     const started = await scheduler.startRun('coingecko', 'schedule')
+    if (!('run' in started)) throw new Error('an in-process run starts at once')
     await waitFor(async () => (await live.test.count('records')) >= 10, { what: 'two pages to load' })
     await scheduler.stop(10_000)
 
     const run = await live.test.db.kysely
       .selectFrom('etlRuns')
       .selectAll()
-      .where('id', '=', started.id)
+      .where('id', '=', started.run.id)
       .executeTakeFirstOrThrow()
     expect(run).toMatchObject({ status: 'partial', errorCode: 'RUN_CANCELLED' })
     expect(run.loaded).toBe(run.batches * 5)

@@ -18,7 +18,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eceef2; white-space: nowrap; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
   .pill { padding: 2px 8px; border-radius: 10px; font-size: 12px; }
-  .ok, .succeeded { background: #d9f5e3; } .degraded, .partial, .running { background: #fff1c2; } .down, .failed { background: #ffd9d9; }
+  .ok, .succeeded { background: #d9f5e3; } .degraded, .partial, .running { background: #fff1c2; } .down, .failed { background: #ffd9d9; } .skipped, .queued { background: #e8e8e8; }
   form { display: flex; gap: 8px; margin-bottom: 8px; }
   input, select, button { font: inherit; padding: 4px 8px; }
 </style>
@@ -50,7 +50,7 @@ async function health() {
 async function runs() {
   const res = await fetch('/api/v1/runs?limit=10'); const body = await res.json()
   if (!res.ok) return
-  fill('runs', body.data, [[(r) => r.id], [(r) => r.source], [(r) => r.trigger], [(r) => r.status], [(r) => r.started_at], [(r) => r.duration_ms, 'num'], [(r) => r.loaded, 'num'], [(r) => r.unchanged, 'num'], [(r) => r.rejected, 'num'], [(r) => r.error_code]])
+  fill('runs', body.data, [[(r) => r.id ?? r.job_id], [(r) => r.source], [(r) => r.trigger], [(r) => r.status], [(r) => r.started_at ?? r.queued_at], [(r) => r.duration_ms, 'num'], [(r) => r.loaded, 'num'], [(r) => r.unchanged, 'num'], [(r) => r.rejected, 'num'], [(r) => r.error_code]])
   for (const [i, row] of body.data.entries()) document.querySelectorAll('#runs tbody tr')[i].children[3].className = row.status
 }
 async function records(cursor) {

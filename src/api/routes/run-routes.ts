@@ -5,7 +5,7 @@ import { countRejectionsByReason } from '../../db/repositories/rejection-reposit
 import { findRun, listRuns } from '../../db/repositories/run-repository.js'
 import { listSchemaChanges } from '../../db/repositories/schema-change-repository.js'
 import type { EtlRunRow } from '../../db/schema.js'
-import { RUN_STATUSES, RUN_TRIGGERS } from '../../domain/run.js'
+import { RUN_STATUSES, RUN_TRIGGERS, type QueuedRun } from '../../domain/run.js'
 import {
   compareRuns,
   finishedRunFigures,
@@ -14,6 +14,7 @@ import {
   type AnomalyCode,
 } from '../../domain/run-comparison.js'
 import { NotFoundError, SourceUnavailableError, ValidationError } from '../../errors.js'
+import type { StartedRun } from '../../pipeline/run-starter.js'
 import type { ApiDeps } from '../build-app.js'
 import { sendProblem } from '../error-handler.js'
 import { parseJsonObject } from '../json-object.js'
@@ -100,7 +101,7 @@ const Comparison = Type.Object({
 const RunQuery = Type.Object(
   {
     source: Type.Optional(EtlSourceParam),
-    status: Type.Optional(StringEnum(RUN_STATUSES)),
+    status: Type.Optional(StringEnum([...RUN_STATUSES, 'queued'] as const)),
     trigger: Type.Optional(StringEnum(RUN_TRIGGERS)),
     from: Type.Optional(TimeParam),
     to: Type.Optional(TimeParam),
@@ -121,7 +122,8 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       {
         schema: {
           tags: ['runs'],
-          summary: 'List runs, newest first; from/to bound started_at (from inclusive, to exclusive)',
+          summary:
+            'List runs, newest first; from/to bound started_at (from inclusive, to exclusive). In queue mode the first page starts with the jobs no worker has taken yet (status queued)',
           querystring: RunQuery,
           response: { 200: Type.Object({ data: Type.Array(RunItem), page: Page, meta: Meta }), 400: Problem },
         },
@@ -129,6 +131,22 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { source, status, trigger, from, to, cursor } = request.query
         const limit = request.query.limit ?? 100
+        // Queue mode: jobs no worker has taken yet head the first page (they have no start time).
+        const queued =
+          deps.queue && cursor === undefined && from === undefined && to === undefined
+            ? (await deps.queue.queued().catch(() => []))
+                .filter(
+                  (job) =>
+                    (source === undefined || job.source === source) &&
+                    (trigger === undefined || job.trigger === trigger),
+                )
+                .filter(() => status === undefined || status === 'queued')
+                .reverse()
+                .slice(0, limit)
+                .map(toQueuedItem)
+            : []
+        if (status === 'queued')
+          return { data: queued, page: { limit, next_cursor: null }, meta: responseMeta(reply) }
         const rows = await listRuns(deps.db.kysely, {
           source,
           status,
@@ -140,7 +158,7 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         })
         const { rows: page, page: pageInfo } = pageNewestFirst(rows, limit)
         return {
-          data: page.map(toRunItem),
+          data: [...queued, ...page.map(toRunItem)],
           page: pageInfo,
           meta: responseMeta(reply),
         }
@@ -165,6 +183,10 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         ])
         if (!base) throw new NotFoundError('run', request.query.base)
         if (!head) throw new NotFoundError('run', request.query.head)
+        for (const [field, run] of [['base', base] as const, ['head', head] as const]) {
+          if (run.status === 'skipped')
+            throw new ValidationError(field, `run ${run.id} was skipped (it never ran); nothing to compare`)
+        }
         if (base.source !== head.source) {
           throw new ValidationError(
             'head',
@@ -255,9 +277,9 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        let run: EtlRunRow
+        let started: StartedRun
         try {
-          run = await deps.runs.startRun(request.body.source, 'api')
+          started = await deps.runs.startRun(request.body.source, 'api')
         } catch (error) {
           // Known to config but not built into this registry: a bad value of the `source` field.
           if (error instanceof SourceUnavailableError)
@@ -266,10 +288,37 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
             ])
           throw error
         }
-        reply.status(202).header('location', `/api/v1/runs/${run.id}`)
-        return toRunItem(run)
+        if ('queued' in started) {
+          reply.status(202)
+          return toQueuedItem(started.queued)
+        }
+        reply.status(202).header('location', `/api/v1/runs/${started.run.id}`)
+        return toRunItem(started.run)
       },
     )
+  }
+}
+
+/** A job no worker has taken yet (queue mode), as the run history lists it. */
+export function toQueuedItem(job: QueuedRun): Static<typeof RunItem> {
+  return {
+    id: null,
+    job_id: job.jobId,
+    source: job.source,
+    trigger: job.trigger,
+    status: 'queued',
+    queued_at: job.queuedAt,
+    waiting_for: job.waitingFor ?? null,
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    batch_count: 0,
+    extracted: 0,
+    loaded: 0,
+    unchanged: 0,
+    rejected: 0,
+    error_code: null,
+    error_message: null,
   }
 }
 

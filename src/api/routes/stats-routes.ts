@@ -7,6 +7,7 @@ import {
   listLatestRunPerSource,
   sumRunCountsBySource,
 } from '../../db/repositories/run-repository.js'
+import { FINISHED_RUN_STATUSES } from '../../domain/run.js'
 import type { ApiDeps } from '../build-app.js'
 import { Nullable, Problem } from '../schemas.js'
 
@@ -18,6 +19,7 @@ const SourceStats = Type.Object({
     partial: Type.Integer(),
     failed: Type.Integer(),
     running: Type.Integer(),
+    skipped: Type.Integer({ description: 'scheduled ticks dropped while the source ran elsewhere' }),
   }),
   loaded: Type.Integer({ description: 'records newly stored, summed over runs' }),
   unchanged: Type.Integer({ description: 'records already stored with the same values, summed over runs' }),
@@ -64,14 +66,14 @@ export function statsRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           sumRunCountsBySource(db),
           listLatestRunPerSource(db, ['succeeded']),
           listLatestRunPerSource(db, ['failed']),
-          listLatestRunPerSource(db, ['succeeded', 'partial', 'failed']),
+          listLatestRunPerSource(db, FINISHED_RUN_STATUSES),
           countRecords(db, {}),
           countAssets(db),
         ])
         const sources = [...new Set([...deps.enabledSources, ...sums.map((s) => s.source)])]
           .sort()
           .map((source) => {
-            const runs = { succeeded: 0, partial: 0, failed: 0, running: 0 }
+            const runs = { succeeded: 0, partial: 0, failed: 0, running: 0, skipped: 0 }
             for (const row of byStatus) if (row.source === source) runs[row.status] += row.runs
             const sum = sums.find((s) => s.source === source)
             const failure = lastFailure.find((r) => r.source === source)

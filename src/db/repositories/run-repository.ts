@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import { RunAlreadyRunningError } from '../../errors.js'
-import type { RunStatus, RunTrigger } from '../../domain/run.js'
+import { FINISHED_RUN_STATUSES, type RunStatus, type RunTrigger } from '../../domain/run.js'
 import type { Database, EtlRunRow } from '../schema.js'
 import { isUniqueViolation } from '../unique-violation.js'
 
@@ -33,6 +33,33 @@ export async function insertRun(
     if (isUniqueViolation(error)) throw new RunAlreadyRunningError(run.source)
     throw error
   }
+}
+
+/**
+ * Records a run that was asked for and not run, because its source was running elsewhere: a
+ * finished `skipped` row, so the history shows the dropped tick and why.
+ */
+export function insertSkippedRun(
+  db: Kysely<Database>,
+  run: { source: string; trigger: RunTrigger; owner: string; at: string; errorMessage: string },
+): Promise<EtlRunRow> {
+  return db
+    .insertInto('etlRuns')
+    .values({
+      source: run.source,
+      trigger: run.trigger,
+      owner: run.owner,
+      status: 'skipped',
+      startedAt: run.at,
+      heartbeatAt: run.at,
+      finishedAt: run.at,
+      durationMs: 0,
+      errorCode: 'RUN_SKIPPED',
+      errorMessage: run.errorMessage,
+      checkpointBefore: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow()
 }
 
 /** Adds one batch's counts and proves the run is alive. */
@@ -177,7 +204,7 @@ export async function sumRunCountsBySource(db: Kysely<Database>): Promise<Source
       eb.fn.sum<number | string>('rejected').as('rejected'),
       eb.fn
         .avg<number | string | null>(
-          eb.case().when('status', '<>', 'running').then(eb.ref('durationMs')).end(),
+          eb.case().when('status', 'in', FINISHED_RUN_STATUSES).then(eb.ref('durationMs')).end(),
         )
         .as('meanDurationMs'),
     ])
