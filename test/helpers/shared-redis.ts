@@ -9,8 +9,17 @@ import { createRedis } from '../../src/redis/redis-connection.js'
  */
 export const TEST_REDIS_URL = process.env.COINPIPE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-/** Whether Redis answers a PING within a second; the Redis tests are skipped when it does not. */
+/**
+ * Whether Redis answers a PING within a second; the Redis tests are skipped when it does not, except
+ * in CI, where Redis is required and its absence fails the run.
+ */
 export async function isRedisReachable(url = TEST_REDIS_URL): Promise<boolean> {
+  const reachable = await pingRedis(url)
+  if (!reachable && process.env.CI) throw new Error(`Redis is required in CI but ${url} does not answer`)
+  return reachable
+}
+
+async function pingRedis(url: string): Promise<boolean> {
   const probe = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1_000,
