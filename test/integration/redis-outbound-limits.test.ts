@@ -5,7 +5,11 @@ import type { RateLimit } from '../../src/config.js'
 import { SourceHttpError } from '../../src/errors.js'
 import { createLogger } from '../../src/logger.js'
 import { createRedis } from '../../src/redis/redis-connection.js'
-import { createRedisOutboundLimiter, upstreamLimitKeys } from '../../src/redis/redis-outbound-limiter.js'
+import {
+  createRedisOutboundLimiter,
+  sharedSpacingMs,
+  upstreamLimitKeys,
+} from '../../src/redis/redis-outbound-limiter.js'
 import type { OutboundLimiter } from '../../src/sources/http/outbound-limiter.js'
 import { createUpstreamClient } from '../../src/sources/http/upstream-client.js'
 import { createSourceRegistry } from '../../src/sources/registry.js'
@@ -84,6 +88,32 @@ describe.skipIf(!(await isRedisReachable()))('outbound limits shared through Red
     // 2.5 s at 10/s is 25 calls, plus the one at the start.
     expect(all.filter((at) => at <= until).length).toBeGreaterThanOrEqual(21)
     for (const calls of granted) expect(calls.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('keeps a full window within the limit when callers are held up between their slot and their call', async () => {
+    // A worker busy parsing a page sends its call late; the next caller's must not land in the
+    // same upstream window as a call `points` slots later (the 429s three workers once met at 4/1s).
+    const limit = { points: 4, windowMs: 1000 }
+    const sent: number[] = []
+    const until = performance.now() + 2600
+    await Promise.all(
+      limitersOf(limit).map(async (limiter, n) => {
+        for (let i = 0; performance.now() < until; i++) {
+          await limiter.acquire()
+          // Every third call of a worker waits 18 ms before it leaves, as a busy event loop would.
+          if ((i + n) % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 18))
+          sent.push(performance.now())
+        }
+      }),
+    )
+    expect(
+      maxInWindow(
+        sent.sort((a, b) => a - b),
+        limit.windowMs,
+      ),
+    ).toBeLessThanOrEqual(limit.points)
+    expect(sharedSpacingMs(limit)).toBe(270)
+    expect(sharedSpacingMs({ points: 30, windowMs: 60_000 })).toBe(2100)
   })
 
   it('keeps each upstream its own budget', async () => {
