@@ -14,12 +14,13 @@ export const TEST_REDIS_URL = process.env.COINPIPE_TEST_REDIS_URL ?? 'redis://12
  * in CI, where Redis is required and its absence fails the run.
  */
 export async function isRedisReachable(url = TEST_REDIS_URL): Promise<boolean> {
-  const reachable = await pingRedis(url)
+  const reachable = await redisAnswers(url)
   if (!reachable && process.env.CI) throw new Error(`Redis is required in CI but ${url} does not answer`)
   return reachable
 }
 
-async function pingRedis(url: string): Promise<boolean> {
+/** Whether Redis at `url` answers a PING within a second. */
+export async function redisAnswers(url: string): Promise<boolean> {
   const probe = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1_000,
