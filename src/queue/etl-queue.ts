@@ -31,7 +31,7 @@ export interface EtlJobResult {
 
 /** Finished jobs are kept a day (and at most a thousand) for the CLI and for debugging. */
 const KEEP_FINISHED = { age: 24 * 3600, count: 1000 }
-const SETTLE_POLL_MS = 250
+const SETTLE_POLL_MS = 100
 /** Replicas that start within this window share one start-up run per source. */
 const START_DEDUPLICATION_MS = 60_000
 /** One read or write of the queue that takes longer counts as an outage. */

@@ -5,7 +5,7 @@ import { RUN_OWNER, type PipelineContext } from '../pipeline/pipeline-context.js
 import { createRedis } from '../redis/redis-connection.js'
 import { ETL_QUEUE, type EtlJobData, type EtlJobProgress, type EtlJobResult } from './etl-queue.js'
 import { queueKeys } from './queue-keys.js'
-import { runUnderLease } from './leased-run.js'
+import { LeaseUnavailableError, runUnderLease } from './leased-run.js'
 
 export interface EtlWorkerOptions {
   readonly redisUrl: string
@@ -89,6 +89,15 @@ export function startEtlWorker(ctx: PipelineContext, options: EtlWorkerOptions):
     } catch (error) {
       // A run of this source started outside the queue (`etl run` without REDIS_URL on this database).
       if (error instanceof RunAlreadyRunningError) return notNow(job, token, 'a run outside the queue')
+      // Redis went away between handing out the job and the lease: nothing ran; try again shortly.
+      if (error instanceof LeaseUnavailableError) {
+        log.warn(
+          { job_id: job.id, source, error: error.message },
+          'job put back: its lease could not be taken',
+        )
+        await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token)
+        throw new DelayedError()
+      }
       throw error
     } finally {
       running.delete(source)

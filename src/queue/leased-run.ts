@@ -1,10 +1,21 @@
+import { once } from 'node:events'
 import type { Redis } from 'ioredis'
+import { errorMessage } from '../errors.js'
+import { withTimeout } from '../with-timeout.js'
 import type { EtlRunRow } from '../db/schema.js'
 import { RUN_OWNER, type PipelineContext } from '../pipeline/pipeline-context.js'
 import { recoverRunsOfSource } from '../pipeline/recover-runs.js'
 import { runSource, type RunOptions } from '../pipeline/run-pipeline.js'
 import { queueKeys } from './queue-keys.js'
 import { SourceLease } from './source-lease.js'
+
+/** The lease could not be asked for (Redis unreachable): nothing ran, the job should try again. */
+export class LeaseUnavailableError extends Error {
+  constructor(source: string, cause: unknown) {
+    super(`cannot take the lease on ${source}: ${errorMessage(cause)}`, { cause })
+    this.name = 'LeaseUnavailableError'
+  }
+}
 
 export interface LeasedRunOptions extends RunOptions {
   readonly prefix: string
@@ -31,7 +42,15 @@ export async function runUnderLease(
   options: LeasedRunOptions,
 ): Promise<LeasedRun> {
   const key = queueKeys(options.prefix).lease(source)
-  const lease = await SourceLease.acquire(redis, key, `${RUN_OWNER} ${options.holder}`, options.leaseMs)
+  let lease: SourceLease | undefined
+  try {
+    // The lease connection fails commands while it reconnects; give it up to a lease's time.
+    if (redis.status !== 'ready')
+      await withTimeout(once(redis, 'ready'), options.leaseMs, 'Redis did not connect')
+    lease = await SourceLease.acquire(redis, key, `${RUN_OWNER} ${options.holder}`, options.leaseMs)
+  } catch (error) {
+    throw new LeaseUnavailableError(source, error)
+  }
   if (!lease) return { heldBy: (await SourceLease.holder(redis, key)) ?? 'another process' }
   try {
     await recoverRunsOfSource(ctx, source)

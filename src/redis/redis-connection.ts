@@ -16,7 +16,8 @@ function retryDelay(attempt: number): number {
 /** An ioredis connection to `url` for `role`, named so `CLIENT LIST` shows who is connected. */
 export function createRedis(url: string, role: RedisRole, name: string): Redis {
   const options: RedisOptions = {
-    connectionName: name,
+    // Redis refuses a name with spaces (and ioredis drops the refusal silently).
+    connectionName: name.replace(/\s+/g, '-'),
     retryStrategy: retryDelay,
     // BullMQ's workers need commands that wait for a reconnect rather than fail.
     maxRetriesPerRequest: role === 'worker' ? null : 1,

@@ -261,6 +261,22 @@ describe.skipIf(!(await isRedisReachable()))(`queue mode (${dialect})`, () => {
     expect(await duplicateKeys(live.test, 'coingecko')).toBe(0)
   })
 
+  it('puts a job back, not failing it, when the worker cannot take the lease because its connection dropped', async () => {
+    const queue = await openQueue()
+    const worker = startWorker()
+    await waitFor(async () => (await queue.workers(60_000)).length === 1, { what: 'the worker heartbeat' })
+    // The worker's lease connection drops just as a job comes: BullMQ's own connection is fine.
+    const clients = (await redis.client('LIST')) as string
+    const leases = /^id=(\d+) .*name=(\S+)/gm
+    const ids = [...clients.matchAll(leases)]
+      .filter(([, , name]) => name === `coinpipe-worker-${worker.id}-leases`)
+      .map(([, id]) => id!)
+    expect(ids).toHaveLength(1)
+    await redis.client('KILL', 'ID', ids[0]!)
+    const { jobId } = await queue.enqueue('coinpaprika', 'api')
+    expect(await queue.settled(jobId, AbortSignal.timeout(20_000))).toMatchObject({ status: 'succeeded' })
+  })
+
   it('answers 503 to a POST while Redis is unreachable, and keeps serving reads and /health', async () => {
     // A Redis URL nobody answers on stands in for an outage.
     const queue = EtlQueue.open('redis://127.0.0.1:1', prefix, 'queue-mode test (down)')
