@@ -220,11 +220,10 @@ describe.skipIf(!DIALECTS.includes('postgres') || !(await isRedisReachable()))(
         expect(killed, `the run's owner ${victim.owner} is one of the workers`).toBeDefined()
         process.kill(victimPid, 'SIGKILL')
 
-        const answer = await waitFor(() => asking.exitedYet() && asking.exited, {
+        const result = await waitFor(() => asking.exitedYet() && asking.exited, {
           what: 'etl run --enqueue to get its result',
           timeoutMs: 60_000,
         })
-        const result = await answer
         expect(result.code, result.stderr).toBe(0)
         const [summary] = (JSON.parse(result.stdout) as { runs: { id: number; status: string }[] }).runs
         expect(summary).toMatchObject({ status: 'succeeded' })
