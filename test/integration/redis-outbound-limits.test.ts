@@ -112,7 +112,7 @@ describe.skipIf(!(await isRedisReachable()))('outbound limits shared through Red
         limit.windowMs,
       ),
     ).toBeLessThanOrEqual(limit.points)
-    expect(sharedSpacingMs(limit)).toBe(270)
+    expect(sharedSpacingMs(limit)).toBe(263)
     expect(sharedSpacingMs({ points: 30, windowMs: 60_000 })).toBe(2100)
   })
 
