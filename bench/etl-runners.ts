@@ -83,7 +83,7 @@ export async function inProcessRunner(
 /**
  * Queue mode under `prefix`: each run is a job (`EtlQueue.enqueue(source, 'cli')`) for the workers
  * `startPool` starts, awaited through BullMQ's QueueEvents (as soon as it completes: `EtlQueue.settled`
- * polls every 250 ms, which would measure its poll), its run read back from `databaseUrl`. A job that
+ * polls every 100 ms, which would measure its poll), its run read back from `databaseUrl`. A job that
  * fails, or a worker that dies, rejects. `close` stops the workers.
  */
 export async function openQueueRunner(

@@ -83,7 +83,7 @@ export function formatOverhead({ coinpipe, bare }: OverheadResult): string[] {
         ['bare BullMQ: add → completed, no-op processor', ...stat(bare.map((b) => b.totalMs))],
         ['  waiting to be taken (BullMQ timestamps, whole ms)', ...stat(bare.map((b) => b.waitedMs))],
         ['the runs themselves (started_at → finished_at)', ...stat(coinpipe.map((r) => r.runMs))],
-        ['EtlQueue.settled() (polls every 250 ms): enqueue → resolved, minus the run', ...stat(settled)],
+        ['EtlQueue.settled() (polls every 100 ms): enqueue → resolved, minus the run', ...stat(settled)],
       ],
     ),
     `  coinpipe ÷ bare overhead per job (medians): ${ratio.toFixed(1)}×`,
