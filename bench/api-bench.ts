@@ -16,7 +16,7 @@ import { seedPlan, seedPostgres, seedSqlite, type SeedPlan, type SeededDatabase 
  * runs in its own process; autocannon loads it from this one.
  *
  *   npm run bench:api -- [--records N] [--duration S] [--warmup S] [--connections N] [--rounds N]
- *                        [--dialects sqlite,postgres] [--deep-pages N] [--cpu-prof DIR]
+ *                        [--dialects sqlite,postgres] [--deep-pages N] [--cpu-prof DIR] [--redis]
  *
  * Exits 1 when a request fails (non-2xx, error, timeout) or the two routes disagree; a missed
  * target is only reported.
@@ -36,13 +36,16 @@ const { values: flags } = parseArgs({
     dialects: { type: 'string' },
     'deep-pages': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    redis: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 })
 if (flags.help) {
   console.log(
     'usage: npm run bench:api -- [--records N] [--duration S] [--warmup S] [--connections N] [--rounds N]\n' +
-      '                            [--dialects sqlite,postgres] [--deep-pages N] [--cpu-prof DIR]\n' +
+      '                            [--dialects sqlite,postgres] [--deep-pages N] [--cpu-prof DIR] [--redis]\n' +
+      '--redis: coinpipe as a queue-mode replica, its API rate limit counted in Redis (BENCH_REDIS_URL,\n' +
+      '         default redis://127.0.0.1:6379, under a prefix of its own, deleted afterwards)\n' +
       '--rounds N: repeats (bare, first page, deep page) N times, interleaved, and pools the results\n' +
       'env: BENCH_RECORDS, BENCH_DURATION, BENCH_POSTGRES_URL (admin URL, default ' +
       `${DEFAULT_POSTGRES_URL})\n` +
@@ -79,6 +82,7 @@ process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)))
 const problems: string[] = []
 try {
   console.log(machineInfo())
+  if (flags.redis) await useRedis()
   const plan = seedPlan(records)
   for (const dialect of dialects) {
     const seeded = await seed(dialect, plan)
@@ -97,6 +101,21 @@ try {
 if (problems.length > 0) {
   console.error(`\nFAILED:\n${problems.map((p) => `  ${p}`).join('\n')}`)
   process.exit(1)
+}
+
+/** `--redis`: the coinpipe server counts its rate limit in Redis, under a prefix deleted at the end. */
+async function useRedis(): Promise<void> {
+  const { connectRedis, deleteKeys } = await import('../test/helpers/shared-redis.js')
+  const url = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const prefix = `coinpipe-bench-api-${process.pid}`
+  const redis = await connectRedis('coinpipe-bench-api-cleanup', url)
+  process.env.BENCH_API_REDIS_URL = url
+  process.env.BENCH_API_REDIS_PREFIX = prefix
+  cleanups.push(async () => {
+    await deleteKeys(redis, prefix)
+    redis.disconnect()
+  })
+  console.log(`coinpipe in queue mode: its API rate limit counted in Redis at ${url} (prefix ${prefix})`)
 }
 
 async function seed(dialect: string, plan: SeedPlan): Promise<SeededDatabase | undefined> {

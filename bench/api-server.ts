@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import { loadCoinpipe } from './coinpipe-build.js'
 import { buildBareApp } from './api-baseline.js'
@@ -22,14 +23,30 @@ async function coinpipeApp(url: string): Promise<FastifyInstance> {
   })
   const db = await openDatabase(config.database)
   const log = createLogger(config.logLevel, { pretty: false, fd: 2 })
-  const app = await buildApp(config, {
-    db,
-    log,
-    sources: createSourceRegistry(config, log),
-    staleRunAfterMs: config.etl.staleRunAfterMs,
+  // `--redis`: as a `serve` replica in queue mode counts the API rate limit, in Redis.
+  const redis = await queueModeRedis()
+  const app = await buildApp(
+    {
+      ...config,
+      queue: { ...config.queue, prefix: process.env.BENCH_API_REDIS_PREFIX ?? config.queue.prefix },
+    },
+    { db, log, sources: createSourceRegistry(config, log), staleRunAfterMs: config.etl.staleRunAfterMs },
+    { redis },
+  )
+  app.addHook('onClose', () => {
+    redis?.disconnect()
+    return db.close()
   })
-  app.addHook('onClose', () => db.close())
   return app
+}
+
+async function queueModeRedis() {
+  const url = process.env.BENCH_API_REDIS_URL
+  if (!url) return undefined
+  const { createRedis } = await import('../src/redis/redis-connection.js')
+  const redis = createRedis(url, 'producer', 'coinpipe-bench-api')
+  if (redis.status !== 'ready') await once(redis, 'ready')
+  return redis
 }
 
 async function main(): Promise<void> {
