@@ -246,6 +246,55 @@ describe.skipIf(!DIALECTS.includes('postgres') || !(await isRedisReachable()))(
       }
     })
 
+    it('hands the job of a worker stopped with SIGTERM to another after its batch in flight, and keeps etl run off the source meanwhile', async () => {
+      await startFake({ coingeckoMarkets: 300 })
+      const pacing = {
+        SOURCES: 'coingecko',
+        COINGECKO_PER_PAGE: '10',
+        COINGECKO_MAX_PAGES: '60',
+        COINGECKO_RATE_LIMIT: '10/1s',
+      }
+      const workers = [startWorker(pacing), startWorker(pacing)]
+      const q = await openQueue()
+      await workersSeen(2)
+      const { jobId } = await q.enqueue('coingecko', 'api')
+      const first = await waitFor(
+        async () => (await runs()).find((run) => run.status === 'running' && run.batches >= 3),
+        { what: 'three batches of the run to commit', timeoutMs: 30_000 },
+      )
+
+      // A run by hand on any machine of the cluster yields to the worker's, naming it.
+      const byHand = await runCli(['etl', 'run', '--source', 'coingecko'], {
+        cwd: dir,
+        env: clusterEnv(pacing),
+      })
+      expect(byHand.code).toBe(1)
+      expect(byHand.stderr).toContain('a run of coingecko is in progress')
+      expect(byHand.stderr).toContain(`job ${jobId}`)
+
+      const owner = workers.find((worker) => first.owner.endsWith(`:${worker.pid}`))!
+      const signalled = Date.now()
+      process.kill(owner.pid, 'SIGTERM')
+      const stopped = await owner.exited
+      expect(stopped.code, stopped.stderr).toBe(0)
+      expect(Date.now() - signalled).toBeLessThan(5_000)
+      expect(logLines(stopped.stdout).map((line) => line.msg)).toContain(
+        'job released after its batch committed',
+      )
+
+      const result = await q.settled(jobId, AbortSignal.timeout(30_000))
+      expect(result.status).toBe('succeeded')
+      const history = await runs()
+      const cancelled = history.find((run) => run.id === first.id)!
+      expect(cancelled).toMatchObject({ status: 'partial', errorCode: 'RUN_CANCELLED' })
+      const other = workers.find((worker) => worker !== owner)!
+      expect(history.find((run) => run.id === result.runId)?.owner).toMatch(new RegExp(`:${other.pid}$`))
+      expect(await recordCount('coingecko')).toBe(
+        cancelled.loaded + history.find((run) => run.id === result.runId)!.loaded,
+      )
+      expect(await duplicateKeys(test, 'coingecko')).toBe(0)
+    })
+
     it('keeps three workers under one request limit for the whole cluster', async () => {
       const limit = { points: 4, windowMs: 1000 }
       await startFake({ limits: { coingecko: limit } })
