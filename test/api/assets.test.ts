@@ -421,6 +421,81 @@ describe.each(DIALECTS)('assets API on %s', (dialect) => {
     })
   })
 
+  describe('GET /api/v1/assets?order=spread_desc', () => {
+    interface Divergent extends AssetItem {
+      consensus_price_usd: number | null
+      spread_pct: number | null
+      stale_sources: string[]
+      latest: { source: string; observed_at: string; price_usd: number | null; stale: boolean }[]
+    }
+
+    beforeEach(async () => {
+      const at = '2024-03-02T11:00:00Z'
+      // Bitcoin: three fresh sources 60,000 / 61,000 / 62,500, CoinGecko three hours behind (stale).
+      await post({ observed_at: at, price_usd: 60_000 })
+      await post({ source: 'coinpaprika', observed_at: at, price_usd: 62_500 })
+      await post({ source: 'coingecko', observed_at: '2024-03-02T08:00:00Z', price_usd: 50_000 })
+      await post({ source: 'coingecko', observed_at: '2024-03-01T08:00:00Z', price_usd: 1 })
+      // Ethereum: two sources 1% apart. Dogecoin: one source, no spread.
+      await post({ symbol: 'ETH', name: 'Ethereum', observed_at: at, price_usd: 3_000 })
+      await post({
+        symbol: 'ETH',
+        name: 'Ethereum',
+        source: 'coinpaprika',
+        observed_at: at,
+        price_usd: 3_030,
+      })
+      await post({ symbol: 'DOGE', name: 'Dogecoin', observed_at: at, price_usd: 0.1 })
+      // Cardano's sources disagreed wildly, but weeks ago: not "right now".
+      await post({ symbol: 'ADA', name: 'Cardano', observed_at: '2024-02-01T00:00:00Z', price_usd: 1 })
+      await post({
+        symbol: 'ADA',
+        name: 'Cardano',
+        source: 'coinpaprika',
+        observed_at: '2024-02-01T00:00:00Z',
+        price_usd: 2,
+      })
+    })
+
+    it('ranks the assets of two or more fresh prices by spread, with the prices and stale sources behind it', async () => {
+      const page = await list<Divergent>('/api/v1/assets?order=spread_desc')
+      expect(page.data.map((a) => [a.id, a.spread_pct])).toEqual([
+        // (62,500 − 60,000) / 61,250 and (3,030 − 3,000) / 3,015, as percentages.
+        ['bitcoin', 4.0816],
+        ['ethereum', 0.995],
+      ])
+      expect(page.page).toEqual({ limit: 100, next_cursor: null })
+      const [bitcoin] = page.data
+      expect(bitcoin).toMatchObject({
+        symbol: 'BTC',
+        consensus_price_usd: 61_250,
+        stale_sources: ['coingecko'],
+      })
+      expect(bitcoin!.aliases.map((a) => a.source)).toEqual(['coingecko', 'coinpaprika', 'manual'])
+      // The latest price of each source only, the stale one marked.
+      expect(bitcoin!.latest).toEqual([
+        { source: 'coingecko', observed_at: '2024-03-02T08:00:00.000Z', price_usd: 50_000, stale: true },
+        { source: 'coinpaprika', observed_at: '2024-03-02T11:00:00.000Z', price_usd: 62_500, stale: false },
+        { source: 'manual', observed_at: '2024-03-02T11:00:00.000Z', price_usd: 60_000, stale: false },
+      ])
+      // The same figures as the asset's own page.
+      const own = await detail('bitcoin')
+      expect([own.consensus_price_usd, own.spread_pct]).toEqual([
+        bitcoin!.consensus_price_usd,
+        bitcoin!.spread_pct,
+      ])
+    })
+
+    it('keeps q, symbol and limit, and refuses a cursor naming the field', async () => {
+      expect(ids(await list<AssetItem>('/api/v1/assets?order=spread_desc&limit=1'))).toEqual(['bitcoin'])
+      expect(ids(await list<AssetItem>('/api/v1/assets?order=spread_desc&q=ether'))).toEqual(['ethereum'])
+      expect(ids(await list<AssetItem>('/api/v1/assets?order=spread_desc&symbol=doge'))).toEqual([])
+      const refused = await get(`/api/v1/assets?order=spread_desc&cursor=${encodeCursor(['bitcoin'], 'asc')}`)
+      expectProblem(refused, 400, 'cursor')
+      expectProblem(await get('/api/v1/assets?order=price'), 400, 'order')
+    })
+  })
+
   describe('GET /api/v1/assets/conflicts', () => {
     /** Two assets carry ONE and two carry AXL; rows with only a symbol are kept apart, three times. */
     const seedAmbiguousSymbols = async () => {

@@ -2,8 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { findAsset, type AssetRow } from '../../db/repositories/asset-repository.js'
 import {
+  findAssets,
+  findNewestObservation,
   findRemapTargets,
   listAliasesOfAssets,
+  listLatestQuotesSince,
+  type AssetQuote,
   listAssetConflicts,
   listAssets,
   listLatestRecordsPerSource,
@@ -16,6 +20,7 @@ import { normalizeSymbol } from '../../identity/identity-keys.js'
 import type { ConflictReason } from '../../identity/resolve-identities.js'
 import { nowIso } from '../../pipeline/pipeline-context.js'
 import type { ApiDeps } from '../build-app.js'
+import { sendProblem } from '../error-handler.js'
 import { responseMeta } from '../meta.js'
 import { decodeCursor, pageById } from '../page-cursor.js'
 import {
@@ -126,11 +131,37 @@ const AssetQuery = Type.Object(
     symbol: Type.Optional(
       Type.String({ minLength: 1, maxLength: 32, description: 'exact symbol, any case' }),
     ),
+    order: Type.Optional(
+      StringEnum(['id', 'spread_desc'], {
+        default: 'id',
+        description:
+          'id: every asset, by id, in keyset pages; spread_desc: the assets whose sources disagree most right now (the latest price of each source within a day, or twice ASSET_STALE_AFTER_MS if longer, of the newest observation; stale sources marked and left out of the spread), by spread, assets with fewer than two fresh prices left out; one page (no cursor)',
+      }),
+    ),
     limit: Type.Optional(LimitParam),
     cursor: Type.Optional(CursorParam),
   },
   { additionalProperties: false },
 )
+
+const SpreadFields = {
+  consensus_price_usd: Type.Optional(
+    Nullable(Type.Number({ description: 'order=spread_desc: as on the asset' })),
+  ),
+  spread_pct: Type.Optional(Nullable(Type.Number({ description: 'order=spread_desc: as on the asset' }))),
+  stale_sources: Type.Optional(Type.Array(Type.String())),
+  latest: Type.Optional(
+    Type.Array(
+      Type.Object({
+        source: Type.String(),
+        observed_at: Type.String({ format: 'date-time' }),
+        price_usd: Nullable(Type.Number()),
+        stale: Type.Boolean(),
+      }),
+      { description: 'order=spread_desc: the price each source gave last' },
+    ),
+  ),
+}
 
 const ConflictQuery = Type.Object(
   {
@@ -141,6 +172,78 @@ const ConflictQuery = Type.Object(
   },
   { additionalProperties: false },
 )
+
+const DAY_MS = 86_400_000
+
+/**
+ * The assets whose sources disagree most now: each source's latest price within a day (or twice the
+ * stale threshold, if longer) of the newest observation, weighed as `GET /api/v1/assets/{id}` weighs
+ * them (a source trailing by more than the threshold is stale and left out of the spread), by spread.
+ */
+async function listDivergentAssets(
+  deps: ApiDeps,
+  filter: { text: string | undefined; symbol: string | undefined; limit: number },
+) {
+  const db = deps.db.kysely
+  const newest = await findNewestObservation(db)
+  if (newest === undefined) return []
+  const since = new Date(Date.parse(newest) - Math.max(2 * deps.assetStaleAfterMs, DAY_MS)).toISOString()
+  const byAsset = new Map<string, AssetQuote[]>()
+  for (const quote of await listLatestQuotesSince(db, since)) {
+    const quotes = byAsset.get(quote.assetId) ?? []
+    quotes.push(quote)
+    byAsset.set(quote.assetId, quotes)
+  }
+  const ranked = [...byAsset]
+    .map(([assetId, quotes]) => ({
+      assetId,
+      quotes,
+      consensus: priceConsensus(quotes, deps.assetStaleAfterMs),
+    }))
+    .filter((entry) => entry.consensus.spreadPct !== null)
+    .sort((a, b) => b.consensus.spreadPct! - a.consensus.spreadPct! || (a.assetId < b.assetId ? -1 : 1))
+  const assets = new Map(
+    (
+      await findAssets(
+        db,
+        ranked.map((r) => r.assetId),
+      )
+    ).map((a) => [a.id, a]),
+  )
+  const text = filter.text?.toLowerCase()
+  const symbol = filter.symbol === undefined ? undefined : normalizeSymbol(filter.symbol)
+  const page = ranked
+    .filter(({ assetId }) => {
+      const asset = assets.get(assetId)
+      if (!asset) return false
+      if (symbol !== undefined && asset.symbol !== symbol) return false
+      return (
+        text === undefined || [asset.id, asset.symbol, asset.name].some((v) => v.toLowerCase().includes(text))
+      )
+    })
+    .slice(0, filter.limit)
+  const aliases = groupByAsset(
+    await listAliasesOfAssets(
+      db,
+      page.map((r) => r.assetId),
+    ),
+  )
+  return page.map(({ assetId, quotes, consensus }) => {
+    const stale = new Set(consensus.staleSources)
+    return {
+      ...toAssetItem(assets.get(assetId)!, aliases.get(assetId) ?? []),
+      consensus_price_usd: consensus.consensusPriceUsd,
+      spread_pct: consensus.spreadPct,
+      stale_sources: [...consensus.staleSources],
+      latest: quotes.map((q) => ({
+        source: q.source,
+        observed_at: q.observedAt,
+        price_usd: q.priceUsd,
+        stale: stale.has(q.source),
+      })),
+    }
+  })
+}
 
 /** Canonical assets with their aliases, one asset with the latest value per source, and identity conflicts. */
 export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -154,7 +257,11 @@ export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           summary: 'List canonical assets with their aliases, by id, in keyset pages',
           querystring: AssetQuery,
           response: {
-            200: Type.Object({ data: Type.Array(AssetItem), page: Page, meta: Meta }),
+            200: Type.Object({
+              data: Type.Array(Type.Object({ ...AssetItem.properties, ...SpreadFields })),
+              page: Page,
+              meta: Meta,
+            }),
             400: Problem,
           },
         },
@@ -162,6 +269,14 @@ export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { q, symbol, cursor } = request.query
         const limit = request.query.limit ?? 100
+        if (request.query.order === 'spread_desc') {
+          if (cursor !== undefined)
+            return sendProblem(reply, 400, 'VALIDATION_FAILED', 'order=spread_desc is one page: no cursor', [
+              { field: 'cursor', in: 'querystring', message: 'not allowed with order=spread_desc' },
+            ])
+          const data = await listDivergentAssets(deps, { text: q, symbol, limit })
+          return { data, page: { limit, next_cursor: null }, meta: responseMeta(reply) }
+        }
         const rows = await listAssets(deps.db.kysely, {
           text: q,
           symbol: symbol === undefined ? undefined : normalizeSymbol(symbol),

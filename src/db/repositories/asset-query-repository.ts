@@ -30,6 +30,52 @@ export function listAssets(db: Kysely<Database>, filter: AssetFilter): Promise<A
   return query.execute()
 }
 
+/** A source's price of an asset at one time, as the cross-source comparison reads it. */
+export interface AssetQuote {
+  readonly assetId: string
+  readonly source: string
+  readonly observedAt: string
+  readonly priceUsd: number | null
+}
+
+/** When the newest record of any source was observed (ISO), or undefined with no records. */
+export async function findNewestObservation(db: Kysely<Database>): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('records')
+    .select((eb) => eb.fn.max('observedAt').as('newest'))
+    .executeTakeFirst()
+  return row?.newest ?? undefined
+}
+
+/**
+ * Each source's newest price of each asset among the records observed at or after `sinceIso` (a
+ * range scan of the time index), by asset then source.
+ */
+export async function listLatestQuotesSince(db: Kysely<Database>, sinceIso: string): Promise<AssetQuote[]> {
+  const rows = await db
+    .selectFrom('records')
+    .select(['assetId', 'source', 'observedAt', 'priceUsd'])
+    .where('observedAt', '>=', sinceIso)
+    .execute()
+  const latest = new Map<string, AssetQuote>()
+  for (const row of rows) {
+    const key = `${row.assetId}\u0000${row.source}`
+    const seen = latest.get(key)
+    if (!seen || seen.observedAt < row.observedAt) latest.set(key, row)
+  }
+  return [...latest.values()].sort((a, b) => compare(a.assetId, b.assetId) || compare(a.source, b.source))
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** The assets with these ids, in no particular order; ids that name no asset are left out. */
+export function findAssets(db: Kysely<Database>, ids: readonly string[]): Promise<AssetRow[]> {
+  if (ids.length === 0) return Promise.resolve([])
+  return db.selectFrom('assets').selectAll().where('id', 'in', ids).execute()
+}
+
 /** Every alias of the given assets, by asset, then source and source id. */
 export function listAliasesOfAssets(db: Kysely<Database>, assetIds: readonly string[]): Promise<AliasRow[]> {
   if (assetIds.length === 0) return Promise.resolve([])
