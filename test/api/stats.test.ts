@@ -16,9 +16,12 @@ interface SourceStats {
   last_failure_error_code: string | null
   last_duration_ms: number | null
   mean_duration_ms: number | null
+  loaded_24h: number
+  newest_observed_at: string | null
 }
 
 interface Stats {
+  stale_after_ms: number
   sources: SourceStats[]
   totals: { runs: number; records: number; rejected: number; assets: number }
 }
@@ -33,6 +36,8 @@ const NO_RUNS = {
   last_failure_error_code: null,
   last_duration_ms: null,
   mean_duration_ms: null,
+  loaded_24h: 0,
+  newest_observed_at: null,
 }
 
 /** Six coingecko runs with known counts, endings and durations, oldest first. */
@@ -84,6 +89,18 @@ async function seedCoingeckoHistory(api: ApiFixture): Promise<void> {
   await seedRun(db, { source: 'coingecko', status: 'running', startedAt: at(6), loaded: 3 })
 }
 
+async function newestCsvObservation(api: ApiFixture): Promise<string> {
+  const rows = await api.test.db.kysely
+    .selectFrom('records')
+    .select('observedAt')
+    .where('source', '=', 'csv')
+    .execute()
+  return rows
+    .map((r) => r.observedAt)
+    .sort()
+    .at(-1)!
+}
+
 describe.each(DIALECTS)('GET /api/v1/stats on %s', (dialect) => {
   let api: ApiFixture
   let started: ApiFixture | undefined
@@ -105,6 +122,7 @@ describe.each(DIALECTS)('GET /api/v1/stats on %s', (dialect) => {
   it('answers every enabled source with no runs, and zero totals, on an empty database', async () => {
     await start()
     expect(await stats()).toEqual({
+      stale_after_ms: 3_600_000,
       sources: [
         { source: 'coingecko', enabled: true, ...NO_RUNS },
         { source: 'coinpaprika', enabled: true, ...NO_RUNS },
@@ -134,6 +152,9 @@ describe.each(DIALECTS)('GET /api/v1/stats on %s', (dialect) => {
       last_duration_ms: 203,
       // (100 + 350 + 150 + 50 + 203) / 5 = 170.6
       mean_duration_ms: 171,
+      // Those runs started in March; no record of them is stored.
+      loaded_24h: 0,
+      newest_observed_at: null,
     })
   })
 
@@ -154,6 +175,9 @@ describe.each(DIALECTS)('GET /api/v1/stats on %s', (dialect) => {
       last_failure_at: null,
       last_failure_error_code: null,
       last_duration_ms: withBadRow.durationMs,
+      // Both imports ran just now; the newest row of the files is the data's own time.
+      loaded_24h: 9,
+      newest_observed_at: await newestCsvObservation(api),
     })
     expect(body.sources.find((s) => s.source === 'coinpaprika')).toEqual({
       source: 'coinpaprika',

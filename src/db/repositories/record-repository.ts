@@ -119,6 +119,21 @@ function pageStatement(query: RecordPageQuery): RawBuilder<RecordColumnsRow> {
     LIMIT ${query.limit}`
 }
 
+/** When `source`'s newest record was observed, or undefined without any: one read of the (source, time) index. */
+export async function findNewestObservationOf(
+  db: Kysely<Database>,
+  source: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('records')
+    .select('observedAt')
+    .where('source', '=', source)
+    .orderBy('observedAt', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+  return row?.observedAt
+}
+
 export async function countRecords(db: Kysely<Database>, filter: RecordFilter): Promise<number> {
   const row = await filtered(db, filter)
     .select((eb) => eb.fn.countAll<number | string>().as('total'))

@@ -194,6 +194,20 @@ export interface SourceRunTotals {
 }
 
 /** Per source: record counts summed over all its runs, and the mean duration of its finished runs. */
+/** Records newly stored per source by the runs that started at or after `sinceIso`. */
+export async function sumLoadedSince(
+  db: Kysely<Database>,
+  sinceIso: string,
+): Promise<{ source: string; loaded: number }[]> {
+  const rows = await db
+    .selectFrom('etlRuns')
+    .select((eb) => ['source', eb.fn.sum<number | string>('loaded').as('loaded')])
+    .where('startedAt', '>=', sinceIso)
+    .groupBy('source')
+    .execute()
+  return rows.map((r) => ({ source: r.source, loaded: Number(r.loaded) }))
+}
+
 export async function sumRunCountsBySource(db: Kysely<Database>): Promise<SourceRunTotals[]> {
   const rows = await db
     .selectFrom('etlRuns')
