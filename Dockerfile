@@ -20,7 +20,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY scripts/bundle-cli.ts ./scripts/
+COPY dashboard ./dashboard
+COPY scripts/bundle-cli.ts scripts/build-dashboard.ts ./scripts/
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 

@@ -189,6 +189,6 @@ export async function buildApp(
   await app.register(batchRoutes(deps))
   await app.register(healthRoutes(deps))
   await app.register(metricsRoutes(metrics))
-  await app.register(dashboardRoutes)
+  await app.register(dashboardRoutes())
   return app
 }

@@ -253,7 +253,7 @@ describe.each(DIALECTS)('health, errors and documents on %s', (dialect) => {
       expect(response.headers['content-type']).toMatch(/^text\/html/)
       expect(response.body).toMatch(/^<!doctype html>/i)
       expect(response.body).toContain('<title>coinpipe</title>')
-      expect(response.body).toContain('/api/v1/records')
+      expect(response.body).toContain('<script type="module" src="/dashboard/app.js"></script>')
     })
   })
 

@@ -655,11 +655,4 @@ describe.each(DIALECTS)('runs API on %s', (dialect) => {
     const withKey = await api.app.inject({ method: 'GET', url: '/api/v1/runs', headers: WITH_KEY })
     expect(withKey.statusCode).toBe(200)
   })
-
-  it('shows the ten latest runs on the dashboard', async () => {
-    await start()
-    const response = await api.app.inject({ method: 'GET', url: '/' })
-    expect(response.body).toContain('Recent runs')
-    expect(response.body).toContain("fetch('/api/v1/runs?limit=10')")
-  })
 })
