@@ -84,6 +84,44 @@ describe.each(DIALECTS)('GET /api/v1/rejections on %s', (dialect) => {
     expect(ids).toEqual([...ids].sort((a, b) => b - a))
   })
 
+  it('counts rejected rows per source and reason, most frequent first, since a time', async () => {
+    const first = await importCsv(api.ctx, BAD_ROWS_CSV)
+    await importCsv(api.ctx, 'date,symbol,price_usd\n2024-02-01,SOL,-1\n2024-02-01,,5\n2024-02-01,,6\n')
+    await api.test.exec(
+      `INSERT INTO rejections (run_id, raw_batch_id, source, line, reason_code, message, raw, created_at)
+       VALUES (NULL, NULL, 'coingecko', NULL, 'PAYLOAD_FIELD_MISSING', 'current_price is missing', NULL, '2024-05-01T00:00:00.000Z')`,
+    )
+    const reasons = async (query = '') => {
+      const response = await api.app.inject({ method: 'GET', url: `/api/v1/rejections/reasons${query}` })
+      expect(response.statusCode, response.body).toBe(200)
+      return response.json<{
+        data: { source: string; reason_code: string; count: number; last_rejected_at: string }[]
+      }>().data
+    }
+
+    const all = await reasons()
+    // By count, then source and reason.
+    expect(all.map((r) => [r.source, r.reason_code, r.count])).toEqual([
+      ['csv', 'CSV_SYMBOL_MISSING', 3],
+      ['csv', 'CSV_PRICE_INVALID', 2],
+      ['coingecko', 'PAYLOAD_FIELD_MISSING', 1],
+      ['csv', 'CSV_COLUMN_COUNT', 1],
+      ['csv', 'CSV_CONFLICTING_DUPLICATE', 1],
+      ['csv', 'CSV_DATE_INVALID', 1],
+    ])
+    expect(all.find((r) => r.source === 'coingecko')?.last_rejected_at).toBe('2024-05-01T00:00:00.000Z')
+    expect((await reasons('?source=coingecko')).map((r) => r.count)).toEqual([1])
+    // The CSV rows were rejected just now; the coingecko one in May 2024.
+    const recent = await reasons(`?from=${encodeURIComponent(first.startedAt)}`)
+    expect(recent.map((r) => r.source)).not.toContain('coingecko')
+    expect(recent.reduce((n, r) => n + r.count, 0)).toBe(8)
+    expectProblem(
+      await api.app.inject({ method: 'GET', url: '/api/v1/rejections/reasons?from=soon' }),
+      400,
+      'from',
+    )
+  })
+
   it('answers an empty list when nothing was rejected', async () => {
     await importCsv(api.ctx, 'date,symbol,price_usd\n2024-01-01,BTC,42000\n')
     expect((await list()).data).toEqual([])

@@ -7,20 +7,19 @@ import { href } from '../router.js'
 import { rejectionsTable, schemaChangesTable } from './quality-tables.js'
 import type { View } from './view.js'
 
-/** Rejected rows grouped by reason: the newest this many (the API counts by reason per run only). */
-const GROUPED_REJECTIONS = 1000
+/** What "recent" means for the counts by reason. */
+const RECENT_MS = 7 * 86_400_000
 const LISTED_REJECTIONS = 50
 
-interface ReasonGroup {
-  reason: string
+interface ReasonCount {
+  source: string
+  reason_code: string
   count: number
-  sources: string[]
-  latestAt: string
-  example: string
+  last_rejected_at: string
 }
 
 export function qualityView(): View {
-  const rejectionsPath = `/api/v1/rejections${query({ limit: GROUPED_REJECTIONS })}`
+  const rejectionsPath = `/api/v1/rejections${query({ limit: LISTED_REJECTIONS })}`
   const totals = panel({
     className: 'card-plain',
     load: (tick) => tick.get<Stats>('/api/v1/stats'),
@@ -39,53 +38,35 @@ export function qualityView(): View {
       ),
   })
   const byReason = panel({
-    title: 'Rejections by reason',
-    load: async (tick) => {
-      const page = await tick.get<Paged<Rejection>>(rejectionsPath)
-      return {
-        groups: groupByReason(page.data),
-        sample: page.data.length,
-        more: page.page.next_cursor !== null,
-      }
+    title: 'Rejections by reason, last 7 days',
+    load: (tick) => {
+      const since = new Date(Math.floor((Date.now() - RECENT_MS) / 60_000) * 60_000).toISOString()
+      return tick.get<{ data: ReasonCount[] }>(`/api/v1/rejections/reasons${query({ from: since })}`)
     },
-    render: ({ groups, sample, more }) =>
-      groups.length === 0
-        ? emptyNote('No row has been rejected: every row read so far passed validation.')
-        : h(
-            'div',
-            null,
-            dataTable(
-              'Rejections by reason',
-              [
-                { label: 'Reason', cell: (g) => h('code', null, g.reason) },
-                { label: 'Rows', numeric: true, cell: (g) => formatInt(g.count) },
-                { label: 'Sources', cell: (g) => g.sources.join(', ') },
-                { label: 'Latest', cell: (g) => timeEl(g.latestAt, true) },
-                { label: 'Example', cell: (g) => h('span', { class: 'wrap' }, g.example) },
-              ],
-              groups,
-              {
-                tableAttrs: { 'data-rejections': '' },
-                rowAttrs: (g) => ({ 'data-reason': g.reason }),
-                key: 'reasons',
-              },
-            ),
-            h(
-              'p',
-              { class: 'table-note' },
-              more
-                ? `Counted over the newest ${formatInt(sample)} rejected rows.`
-                : `All ${formatInt(sample)} rejected rows.`,
-            ),
+    render: ({ data }) =>
+      data.length === 0
+        ? emptyNote('No row was rejected in the last 7 days: every row read passed validation.')
+        : dataTable(
+            'Rejections by reason, last 7 days',
+            [
+              { label: 'Reason', cell: (r) => h('code', null, r.reason_code) },
+              { label: 'Source', cell: (r) => r.source },
+              { label: 'Rows', numeric: true, cell: (r) => formatInt(r.count) },
+              { label: 'Latest', cell: (r) => timeEl(r.last_rejected_at, true) },
+            ],
+            data,
+            {
+              tableAttrs: { 'data-rejections': '' },
+              rowAttrs: (r) => ({ 'data-reason': r.reason_code }),
+              key: 'reasons',
+            },
           ),
   })
   const recent = panel({
     title: 'Recent rejected rows',
     load: (tick) => tick.get<Paged<Rejection>>(rejectionsPath),
     render: (page) =>
-      page.data.length === 0
-        ? emptyNote('Nothing rejected yet.')
-        : rejectionsTable(page.data.slice(0, LISTED_REJECTIONS)),
+      page.data.length === 0 ? emptyNote('Nothing rejected yet.') : rejectionsTable(page.data),
   })
   const changes = panel({
     title: 'Schema changes',
@@ -158,25 +139,4 @@ export function qualityView(): View {
       ])
     },
   }
-}
-
-function groupByReason(rows: readonly Rejection[]): ReasonGroup[] {
-  const groups = new Map<string, ReasonGroup>()
-  for (const r of rows) {
-    const group = groups.get(r.reason_code)
-    if (!group) {
-      groups.set(r.reason_code, {
-        reason: r.reason_code,
-        count: 1,
-        sources: [r.source],
-        latestAt: r.created_at,
-        example: r.message,
-      })
-      continue
-    }
-    group.count++
-    if (!group.sources.includes(r.source)) group.sources.push(r.source)
-    if (r.created_at > group.latestAt) group.latestAt = r.created_at
-  }
-  return [...groups.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
 }

@@ -1,10 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { listRejections } from '../../db/repositories/rejection-repository.js'
+import { listRejections, summarizeRejections } from '../../db/repositories/rejection-repository.js'
 import type { ApiDeps } from '../build-app.js'
 import { responseMeta } from '../meta.js'
+import { parseTimeParam } from '../time-param.js'
 import { idCursorBefore, pageNewestFirst } from '../page-cursor.js'
-import { CursorParam, IdParam, LimitParam, Meta, Nullable, Page, Problem, SourceParam } from '../schemas.js'
+import {
+  CursorParam,
+  IdParam,
+  LimitParam,
+  Meta,
+  Nullable,
+  Page,
+  Problem,
+  SourceParam,
+  TimeParam,
+} from '../schemas.js'
 
 const RejectionItem = Type.Object({
   id: Type.Integer(),
@@ -22,6 +33,53 @@ const RejectionItem = Type.Object({
 export function rejectionRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async by contract
   return async (app) => {
+    app.get(
+      '/api/v1/rejections/reasons',
+      {
+        schema: {
+          tags: ['data quality'],
+          summary:
+            'How many rows were rejected per source and reason (since `from`, rejected at or after it), most frequent first',
+          querystring: Type.Object(
+            {
+              source: Type.Optional(SourceParam),
+              from: Type.Optional(TimeParam),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              data: Type.Array(
+                Type.Object({
+                  source: Type.String(),
+                  reason_code: Type.String(),
+                  count: Type.Integer(),
+                  last_rejected_at: Type.String({ format: 'date-time' }),
+                }),
+              ),
+              meta: Meta,
+            }),
+            400: Problem,
+          },
+        },
+      },
+      async (request, reply) => {
+        const rows = await summarizeRejections(deps.db.kysely, {
+          source: request.query.source,
+          sinceIso: request.query.from === undefined ? undefined : parseTimeParam('from', request.query.from),
+        })
+        return {
+          data: rows.map((r) => ({
+            source: r.source,
+            reason_code: r.reasonCode,
+            count: r.count,
+            last_rejected_at: r.lastAt,
+          })),
+          meta: responseMeta(reply),
+        }
+      },
+    )
+
     app.get(
       '/api/v1/rejections',
       {

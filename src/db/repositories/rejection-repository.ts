@@ -47,3 +47,31 @@ export async function countRejectionsByReason(
     .execute()
   return rows.map((r) => ({ reasonCode: r.reasonCode, count: Number(r.count) }))
 }
+
+/** Rejected rows per source and reason, with the newest of each, most frequent first. */
+export async function summarizeRejections(
+  db: Kysely<Database>,
+  filter: { source?: string; sinceIso?: string },
+): Promise<{ source: string; reasonCode: string; count: number; lastAt: string }[]> {
+  let query = db
+    .selectFrom('rejections')
+    .select([
+      'source',
+      'reasonCode',
+      (eb) => eb.fn.countAll<number | string>().as('count'),
+      (eb) => eb.fn.max('createdAt').as('lastAt'),
+    ])
+    .groupBy(['source', 'reasonCode'])
+    .orderBy((eb) => eb.fn.countAll(), 'desc')
+    .orderBy('source')
+    .orderBy('reasonCode')
+  if (filter.source !== undefined) query = query.where('source', '=', filter.source)
+  if (filter.sinceIso !== undefined) query = query.where('createdAt', '>=', filter.sinceIso)
+  const rows = await query.execute()
+  return rows.map((r) => ({
+    source: r.source,
+    reasonCode: r.reasonCode,
+    count: Number(r.count),
+    lastAt: r.lastAt,
+  }))
+}
