@@ -17,7 +17,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'src/main.ts', 'bench/**', 'scripts/**', 'test/**', 'fake-upstream/**'],
+    files: [
+      'src/cli/**',
+      'src/main.ts',
+      'bench/**',
+      'reliability/**',
+      'scripts/**',
+      'test/**',
+      'fake-upstream/**',
+    ],
     rules: { 'no-console': 'off' },
   },
   {
