@@ -9,6 +9,7 @@ import { migrateToLatest, openDatabase, type Db } from '../src/db/database.js'
 import { RECORD_COLUMNS, recordParams } from '../src/db/dialects/record-columns.js'
 import { insertAsset } from '../src/db/repositories/asset-repository.js'
 import type { NewRecord } from '../src/domain/record.js'
+import { seededRandom } from '../test/helpers/seeded-random.js'
 
 /** Seeded data for the API benchmark: one hourly series per asset, about 2,000 points each. */
 export interface SeedPlan {
@@ -41,18 +42,6 @@ export function seedPlan(records: number): SeedPlan {
   return { records, assets, timestamps: Math.ceil(records / assetCount) }
 }
 
-/** Small deterministic PRNG (mulberry32), so both dialects hold the same rows. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
 const round = (value: number) => Number(value.toPrecision(10))
 
 /**
@@ -60,7 +49,8 @@ const round = (value: number) => Number(value.toPrecision(10))
  * them: a random walk per asset with realistic magnitudes and some unknown (NULL) values.
  */
 export function* generateRecords(plan: SeedPlan): Generator<NewRecord> {
-  const rand = random(42)
+  // Seeded, so both dialects hold the same rows.
+  const rand = seededRandom(42)
   const gauss = () => (rand() + rand() + rand() - 1.5) * 2
   const state = plan.assets.map((asset, i) => {
     const price = 10 ** (rand() * 8 - 4)

@@ -6,7 +6,8 @@ import type { BenchServer } from '../bench/bench-databases.js'
 import { cliEnv, runCli, startCli } from '../test/helpers/cli.js'
 import { writeLargeCsv } from '../test/helpers/large-csv.js'
 import { compareRecords, recordLines } from './record-digest.js'
-import { seededRandom, type ScenarioResult } from './scenario.js'
+import { seededRandom } from '../test/helpers/seeded-random.js'
+import type { ScenarioResult } from './scenario.js'
 
 const BATCH_ROWS = 2000
 

@@ -17,15 +17,3 @@ export interface ScenarioResult {
   /** Each failed trial: what to run again to see it. */
   readonly failures: readonly string[]
 }
-
-/** A small deterministic PRNG (mulberry32): the same seed, the same kill points. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
