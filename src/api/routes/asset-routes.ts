@@ -1,24 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { findAsset, type AssetRow } from '../../db/repositories/asset-repository.js'
+import { findAsset } from '../../db/repositories/asset-repository.js'
 import {
-  findAssets,
-  findNewestObservation,
   findRemapTargets,
   listAliasesOfAssets,
-  listLatestQuotesSince,
-  type AssetQuote,
   listAssetConflicts,
   listAssets,
   listLatestRecordsPerSource,
 } from '../../db/repositories/asset-query-repository.js'
-import type { AliasRow } from '../../db/repositories/identity-repository.js'
-import type { AliasMethod, AssetConflictRow } from '../../db/schema.js'
+import type { AssetConflictRow } from '../../db/schema.js'
 import { priceConsensus } from '../../domain/price-consensus.js'
 import { AssetNotFoundError } from '../../errors.js'
 import { normalizeSymbol } from '../../identity/identity-keys.js'
 import type { ConflictReason } from '../../identity/resolve-identities.js'
 import { nowIso } from '../../pipeline/pipeline-context.js'
+import { DivergenceFields, listDivergentAssets } from '../asset-divergence.js'
+import { AssetItem, groupByAsset, toAssetItem } from '../asset-items.js'
 import type { ApiDeps } from '../build-app.js'
 import { sendProblem } from '../error-handler.js'
 import { responseMeta } from '../meta.js'
@@ -34,15 +31,7 @@ import {
   StringEnum,
 } from '../schemas.js'
 
-// Records of every key, so adding a method or a reason without listing it here fails to compile.
-const ALIAS_METHODS = Object.keys({
-  override: 1,
-  contract: 1,
-  id: 1,
-  symbol_name: 1,
-  symbol_price: 1,
-  new: 1,
-} satisfies Record<AliasMethod, 1>) as AliasMethod[]
+// Records of every key, so adding a reason without listing it here fails to compile.
 const CONFLICT_REASONS = Object.keys({
   AMBIGUOUS_CONTRACT: 1,
   AMBIGUOUS_NAME: 1,
@@ -51,21 +40,6 @@ const CONFLICT_REASONS = Object.keys({
   INELIGIBLE_CANDIDATE: 1,
   OVERRIDE_CLASH: 1,
 } satisfies Record<ConflictReason, 1>) as ConflictReason[]
-
-const AliasItem = Type.Object({
-  source: Type.String(),
-  source_asset_id: Type.String({ description: "the source's own id for the asset" }),
-  method: StringEnum(ALIAS_METHODS, { description: 'the evidence that mapped it' }),
-  confidence: Type.Number({ description: '0–1' }),
-})
-
-const AssetItem = Type.Object({
-  id: Type.String({ description: 'canonical asset id, a stable slug' }),
-  symbol: Type.String(),
-  name: Type.String(),
-  created_at: Type.String({ format: 'date-time' }),
-  aliases: Type.Array(AliasItem),
-})
 
 const LatestItem = Type.Object({
   source: Type.String(),
@@ -144,25 +118,6 @@ const AssetQuery = Type.Object(
   { additionalProperties: false },
 )
 
-const SpreadFields = {
-  consensus_price_usd: Type.Optional(
-    Nullable(Type.Number({ description: 'order=spread_desc: as on the asset' })),
-  ),
-  spread_pct: Type.Optional(Nullable(Type.Number({ description: 'order=spread_desc: as on the asset' }))),
-  stale_sources: Type.Optional(Type.Array(Type.String())),
-  latest: Type.Optional(
-    Type.Array(
-      Type.Object({
-        source: Type.String(),
-        observed_at: Type.String({ format: 'date-time' }),
-        price_usd: Nullable(Type.Number()),
-        stale: Type.Boolean(),
-      }),
-      { description: 'order=spread_desc: the price each source gave last' },
-    ),
-  ),
-}
-
 const ConflictQuery = Type.Object(
   {
     source: Type.Optional(SourceParam),
@@ -172,78 +127,6 @@ const ConflictQuery = Type.Object(
   },
   { additionalProperties: false },
 )
-
-const DAY_MS = 86_400_000
-
-/**
- * The assets whose sources disagree most now: each source's latest price within a day (or twice the
- * stale threshold, if longer) of the newest observation, weighed as `GET /api/v1/assets/{id}` weighs
- * them (a source trailing by more than the threshold is stale and left out of the spread), by spread.
- */
-async function listDivergentAssets(
-  deps: ApiDeps,
-  filter: { text: string | undefined; symbol: string | undefined; limit: number },
-) {
-  const db = deps.db.kysely
-  const newest = await findNewestObservation(db)
-  if (newest === undefined) return []
-  const since = new Date(Date.parse(newest) - Math.max(2 * deps.assetStaleAfterMs, DAY_MS)).toISOString()
-  const byAsset = new Map<string, AssetQuote[]>()
-  for (const quote of await listLatestQuotesSince(db, since)) {
-    const quotes = byAsset.get(quote.assetId) ?? []
-    quotes.push(quote)
-    byAsset.set(quote.assetId, quotes)
-  }
-  const ranked = [...byAsset]
-    .map(([assetId, quotes]) => ({
-      assetId,
-      quotes,
-      consensus: priceConsensus(quotes, deps.assetStaleAfterMs),
-    }))
-    .filter((entry) => entry.consensus.spreadPct !== null)
-    .sort((a, b) => b.consensus.spreadPct! - a.consensus.spreadPct! || (a.assetId < b.assetId ? -1 : 1))
-  const assets = new Map(
-    (
-      await findAssets(
-        db,
-        ranked.map((r) => r.assetId),
-      )
-    ).map((a) => [a.id, a]),
-  )
-  const text = filter.text?.toLowerCase()
-  const symbol = filter.symbol === undefined ? undefined : normalizeSymbol(filter.symbol)
-  const page = ranked
-    .filter(({ assetId }) => {
-      const asset = assets.get(assetId)
-      if (!asset) return false
-      if (symbol !== undefined && asset.symbol !== symbol) return false
-      return (
-        text === undefined || [asset.id, asset.symbol, asset.name].some((v) => v.toLowerCase().includes(text))
-      )
-    })
-    .slice(0, filter.limit)
-  const aliases = groupByAsset(
-    await listAliasesOfAssets(
-      db,
-      page.map((r) => r.assetId),
-    ),
-  )
-  return page.map(({ assetId, quotes, consensus }) => {
-    const stale = new Set(consensus.staleSources)
-    return {
-      ...toAssetItem(assets.get(assetId)!, aliases.get(assetId) ?? []),
-      consensus_price_usd: consensus.consensusPriceUsd,
-      spread_pct: consensus.spreadPct,
-      stale_sources: [...consensus.staleSources],
-      latest: quotes.map((q) => ({
-        source: q.source,
-        observed_at: q.observedAt,
-        price_usd: q.priceUsd,
-        stale: stale.has(q.source),
-      })),
-    }
-  })
-}
 
 /** Canonical assets with their aliases, one asset with the latest value per source, and identity conflicts. */
 export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -258,7 +141,7 @@ export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           querystring: AssetQuery,
           response: {
             200: Type.Object({
-              data: Type.Array(Type.Object({ ...AssetItem.properties, ...SpreadFields })),
+              data: Type.Array(Type.Object({ ...AssetItem.properties, ...DivergenceFields })),
               page: Page,
               meta: Meta,
             }),
@@ -375,31 +258,6 @@ export function assetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       },
     )
   }
-}
-
-function toAssetItem(asset: AssetRow, aliases: readonly AliasRow[]): Static<typeof AssetItem> {
-  return {
-    id: asset.id,
-    symbol: asset.symbol,
-    name: asset.name,
-    created_at: asset.createdAt,
-    aliases: aliases.map((a) => ({
-      source: a.source,
-      source_asset_id: a.sourceAssetId,
-      method: a.method,
-      confidence: Number(a.confidence),
-    })),
-  }
-}
-
-function groupByAsset(aliases: readonly AliasRow[]): Map<string, AliasRow[]> {
-  const byAsset = new Map<string, AliasRow[]>()
-  for (const alias of aliases) {
-    const list = byAsset.get(alias.assetId)
-    if (list) list.push(alias)
-    else byAsset.set(alias.assetId, [alias])
-  }
-  return byAsset
 }
 
 function toConflictItem(row: AssetConflictRow): Static<typeof ConflictItem> {
