@@ -1,78 +1,90 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { postgresServer, sqliteServer, type BenchServer } from '../bench/bench-databases.js'
-import { killImports } from './kill-import.js'
-import type { ScenarioResult } from './scenario.js'
+import type { ProfileName, Scenario, ScenarioResult } from './scenario.js'
 
 /**
- * `npm run reliability -- [--profile short|full] [--seed N] [--dialects sqlite,postgres]`: each
- * scenario's trials on each dialect, one table of figures on stdout and in reliability-report.json;
- * exit 1 on any record lost or duplicated or any run in the wrong status, with the seed and trial
- * that reproduce it. `short` is the profile CI can afford; `full` the issue's counts.
+ * `npm run reliability -- [--profile short|full] [--seed N] [--dialects sqlite,postgres] [--only id,…]`:
+ * each scenario of `scenarios/` on each dialect, one table of figures on stdout and in
+ * reliability-report.json; exit 1 on any record lost or duplicated, any run in the wrong status or
+ * any 5xx, with the seed and trial that reproduce it. `short` is the profile CI can afford; `full`
+ * the issue's counts.
  */
-const PROFILES = {
-  short: { importTrials: 3, importRows: 50_000 },
-  full: { importTrials: 20, importRows: 200_000 },
-} as const
 const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+const USAGE =
+  'usage: npm run reliability -- [--profile short|full] [--seed N] [--dialects sqlite,postgres] [--only id,…]'
 
 const { values: flags } = parseArgs({
   options: {
     profile: { type: 'string' },
     seed: { type: 'string' },
     dialects: { type: 'string' },
+    only: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
+const scenarios = await loadScenarios()
 if (flags.help) {
-  console.log('usage: npm run reliability -- [--profile short|full] [--seed N] [--dialects sqlite,postgres]')
+  console.log(`${USAGE}\nscenarios: ${scenarios.map((s) => s.id).join(', ')}`)
   process.exit(0)
 }
-const profileName = flags.profile ?? 'full'
-if (profileName !== 'short' && profileName !== 'full') throw new Error(`unknown profile ${profileName}`)
-const profile = PROFILES[profileName]
+const profile = (flags.profile ?? 'full') as ProfileName
+if (profile !== 'short' && profile !== 'full') throw new Error(`unknown profile ${String(profile)}`)
 const seed = flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(flags.seed)
 const dialects = (flags.dialects ?? 'sqlite,postgres').split(',').map((d) => d.trim())
+const only = flags.only?.split(',').map((id) => id.trim())
+const unknown = only?.filter((id) => !scenarios.some((s) => s.id === id)) ?? []
+if (unknown.length > 0)
+  throw new Error(`unknown scenario ${unknown.join(', ')}: ${scenarios.map((s) => s.id).join(', ')}`)
+const chosen = only ? scenarios.filter((s) => only.includes(s.id)) : scenarios
+const redisUrl = process.env.RELIABILITY_REDIS_URL ?? DEFAULT_REDIS_URL
 
 const workDir = mkdtempSync(join(tmpdir(), 'coinpipe-reliability-'))
 const results: ScenarioResult[] = []
-console.log(`reliability, profile ${profileName}, seed ${seed} (rerun with --seed ${seed})\n`)
+console.log(`reliability, profile ${profile}, seed ${seed} (rerun with --seed ${seed})\n`)
 try {
   for (const dialect of dialects) {
-    const server = await openServer(dialect)
-    if (!server) {
-      console.log(`${dialect}: not reachable, skipped`)
-      continue
-    }
-    try {
-      results.push(
-        await killImports(server, {
-          trials: profile.importTrials,
-          rows: profile.importRows,
-          seed,
-          workDir,
-        }),
-      )
-    } finally {
-      await server.dispose()
+    for (const scenario of chosen) {
+      const server = await openServer(dialect)
+      if (!server) {
+        console.log(`${dialect}: not reachable, skipped`)
+        break
+      }
+      const started = performance.now()
+      try {
+        results.push(...(await scenario.run({ server, profile, seed, workDir, redisUrl })))
+      } finally {
+        await server.dispose()
+      }
+      console.log(`  ${scenario.id} on ${dialect}: ${((performance.now() - started) / 1000).toFixed(1)} s`)
     }
   }
 } finally {
   rmSync(workDir, { recursive: true, force: true })
 }
 
-console.log(formatTable(results))
+console.log(`\n${formatTable(results)}`)
 for (const r of results) console.log(`  ${r.scenario} on ${r.dialect}: ${r.detail}`)
-writeFileSync(
-  'reliability-report.json',
-  `${JSON.stringify({ profile: profileName, seed, results }, null, 2)}\n`,
-)
+writeFileSync('reliability-report.json', `${JSON.stringify({ profile, seed, results }, null, 2)}\n`)
 const failures = results.flatMap((r) => r.failures.map((f) => `${r.scenario} on ${r.dialect}: ${f}`))
 if (failures.length > 0) {
   console.error(`\nFAILED:\n${failures.map((f) => `  ${f}`).join('\n')}`)
   process.exit(1)
+}
+
+/** Every `scenarios/*.ts` file's default export, in file-name order. */
+async function loadScenarios(): Promise<Scenario[]> {
+  const dir = new URL('./scenarios/', import.meta.url)
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+  const modules = await Promise.all(
+    files.map((f) => import(new URL(f, dir).href) as Promise<{ default: Scenario }>),
+  )
+  return modules.map((m) => m.default)
 }
 
 async function openServer(dialect: string): Promise<BenchServer | undefined> {

@@ -1,15 +1,27 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { join } from 'node:path'
-import { parseDatabaseUrl } from '../src/config.js'
-import { openDatabase } from '../src/db/database.js'
-import type { BenchServer } from '../bench/bench-databases.js'
-import { cliEnv, runCli, startCli } from '../test/helpers/cli.js'
-import { writeLargeCsv } from '../test/helpers/large-csv.js'
-import { compareRecords, recordLines } from './record-digest.js'
-import { seededRandom } from '../test/helpers/seeded-random.js'
-import type { ScenarioResult } from './scenario.js'
+import { parseDatabaseUrl } from '../../src/config.js'
+import { openDatabase } from '../../src/db/database.js'
+import type { BenchServer } from '../../bench/bench-databases.js'
+import { cliEnv, runCli, startCli } from '../../test/helpers/cli.js'
+import { writeLargeCsv } from '../../test/helpers/large-csv.js'
+import { compareRecords, recordLines } from '../record-digest.js'
+import { seededRandom } from '../../test/helpers/seeded-random.js'
+import type { Scenario, ScenarioResult } from '../scenario.js'
 
 const BATCH_ROWS = 2000
+const PROFILES = {
+  short: { trials: 3, rows: 50_000 },
+  full: { trials: 20, rows: 200_000 },
+} as const
+
+const scenario: Scenario = {
+  id: 'kill-import',
+  async run({ server, profile, seed, workDir }) {
+    return [await killImports(server, { ...PROFILES[profile], seed, workDir })]
+  },
+}
+export default scenario
 
 export interface KillImportOptions {
   readonly trials: number
