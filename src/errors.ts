@@ -168,9 +168,9 @@ export class SchemaDriftError extends AppError {
 }
 
 export class CsvFileError extends AppError {
-  readonly code: 'CSV_FILE_UNREADABLE' | 'CSV_HEADER_INVALID'
+  readonly code: 'CSV_FILE_UNREADABLE' | 'CSV_HEADER_INVALID' | 'CSV_FILE_CHANGED'
   constructor(
-    code: 'CSV_FILE_UNREADABLE' | 'CSV_HEADER_INVALID',
+    code: 'CSV_FILE_UNREADABLE' | 'CSV_HEADER_INVALID' | 'CSV_FILE_CHANGED',
     message: string,
     context: Record<string, unknown>,
     cause?: unknown,

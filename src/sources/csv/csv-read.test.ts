@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -93,6 +93,41 @@ describe('readCsvBatches', () => {
     utimesSync(path, mtime, mtime)
     const again = await readAll(path, first.at(-1)!.cursorAfter as unknown as CsvCursor)
     expect(rowsOf(again).map((r) => r.fields[2])).toEqual(['9'])
+  })
+
+  /** `rows` lines of prices, long enough that the reader has not read them all by its first batch. */
+  const pricesCsv = (rows: number, symbol: string, decimals: number) =>
+    'date,symbol,price\n' +
+    Array.from({ length: rows }, (_, i) => `2024-01-01,${symbol}${i},${(i / 7).toFixed(decimals)}\n`).join('')
+
+  it('stops with CSV_FILE_CHANGED when the file is rewritten in place while it is read', async () => {
+    const path = file(pricesCsv(5000, 'A', 2))
+    const reading = readCsvBatches(path, undefined, { batchRows: 100 }, new AbortController().signal)
+    const first = await reading.next()
+    expect(first.done).toBe(false)
+    // Another version, its lines another length: read on from the same offset, rows would be torn.
+    writeFileSync(path, pricesCsv(5000, 'OTHER', 5))
+    const seen: ExtractedBatch[] = []
+    const rest = (async () => {
+      for (let next = await reading.next(); !next.done; next = await reading.next()) seen.push(next.value)
+    })()
+    await expect(rest).rejects.toMatchObject({ code: 'CSV_FILE_CHANGED' })
+    // Whatever came before the check was read before the rewrite: rows of the first version only.
+    for (const row of rowsOf(seen)) expect(row.fields[1]).toMatch(/^A\d+$/)
+  })
+
+  it('reads on when the file only grows while it is read', async () => {
+    const path = file(pricesCsv(5000, 'A', 2))
+    const reading = readCsvBatches(path, undefined, { batchRows: 100 }, new AbortController().signal)
+    const batches = [(await reading.next()).value as ExtractedBatch]
+    appendFileSync(path, '2024-01-02,A0,1\n')
+    for await (const batch of reading) batches.push(batch)
+    expect(rowsOf(batches).length).toBeGreaterThanOrEqual(5000)
+    expect(
+      rowsOf(batches)
+        .slice(0, 5000)
+        .map((r) => r.fields[1]),
+    ).toEqual(Array.from({ length: 5000 }, (_, i) => `A${i}`))
   })
 
   it('fails with CSV_HEADER_INVALID when no column holds the price', async () => {

@@ -46,7 +46,7 @@ export async function* readCsvBatches(
   settings: CsvReadSettings,
   signal: AbortSignal,
 ): AsyncGenerator<ExtractedBatch> {
-  const stats = await fileStats(file)
+  let stats = await fileStats(file)
   const size = stats.size
   // The file as this import last left it, to the byte: nothing to read, and nothing to hash.
   if (cursor?.byteOffset === size && cursor.fileStats && sameFileStats(cursor.fileStats, stats)) return
@@ -125,7 +125,7 @@ export async function* readCsvBatches(
       reader.write(chunk as Buffer)
       takeHeader()
       while (pending.ends.length >= settings.batchRows) {
-        yield batch(settings.batchRows)
+        yield await confirm(batch(settings.batchRows))
         if (signal.aborted) return
       }
     }
@@ -140,17 +140,36 @@ export async function* readCsvBatches(
       error,
     )
   }
-  if (pending.ends.length === 0) return
-  // The batch that reaches the end of the file records its stats, if the file did not change while
-  // it was read: a later run that finds the same stats skips hashing the file again.
-  const after = await fileStats(file)
-  const unchanged = sameFileStats(stats, after)
+  // The batch that reaches the end of the file records its stats, confirmed after its last byte was
+  // read: a later run that finds the same stats skips hashing the file again.
   while (pending.ends.length > 0) {
-    const last = batch(Math.min(settings.batchRows, pending.ends.length))
+    const last = await confirm(batch(Math.min(settings.batchRows, pending.ends.length)))
     const end = (last.cursorAfter as unknown as CsvCursor).byteOffset
-    yield unchanged && end === after.size
-      ? { ...last, cursorAfter: { ...last.cursorAfter, fileStats: after } }
-      : last
+    yield end === stats.size ? { ...last, cursorAfter: { ...last.cursorAfter, fileStats: stats } } : last
+  }
+
+  /**
+   * `next`, once the file is known to still hold its bytes where they were read. Its stats, taken
+   * after they were read, say so when unchanged; after a change (an append, a touch, a rewrite, a
+   * replacement) only its first bytes up to `next`'s end hashing as read do, and its last row ending
+   * in a newline or at the end of the file (not cut off by a write in progress). Otherwise the batch
+   * may join two versions of the file (a row torn between them): the import stops before loading it.
+   */
+  async function confirm(next: ExtractedBatch): Promise<ExtractedBatch> {
+    const now = await fileStats(file)
+    if (sameFileStats(stats, now)) return next
+    const { byteOffset, prefixSha256, line } = next.cursorAfter as unknown as CsvCursor
+    const whole = next.payload.endsWith('\n') || now.size === byteOffset
+    if (whole && now.size >= byteOffset && (await hashFilePrefix(file, byteOffset)).digest === prefixSha256) {
+      stats = now
+      return next
+    }
+    throw new CsvFileError(
+      'CSV_FILE_CHANGED',
+      `${file} was rewritten while it was read: its bytes before line ${line} are not the ones read; ` +
+        'what was read since the last committed batch is not loaded, and the next import reads the file as it is then',
+      { file, line },
+    )
   }
 }
 
