@@ -16,6 +16,10 @@ describe('isDatabaseUnreachable', () => {
     ['an SQLite file that cannot be opened', withCode('SQLITE_CANTOPEN')],
     ['an SQLite I/O error', withCode('SQLITE_IOERR_WRITE')],
     ['a closed SQLite handle', new TypeError('The database connection is not open')],
+    [
+      'an SQLite file another writer holds past the busy timeout',
+      withCode('SQLITE_BUSY', 'database is locked'),
+    ],
     ['a cause that is one of these', new Error('load failed', { cause: withCode('ECONNRESET') })],
   ])('says yes to %s', (_, error) => {
     expect(isDatabaseUnreachable(error)).toBe(true)

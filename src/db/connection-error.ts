@@ -20,8 +20,11 @@ const PG_MESSAGES = [
   'Client has encountered a connection error',
   'Query read timeout',
 ]
-/** SQLite: the file cannot be opened, read or written. */
-const SQLITE_UNAVAILABLE = /^SQLITE_(CANTOPEN|IOERR|NOTADB|CORRUPT|FULL|READONLY)/
+/**
+ * SQLite: the file cannot be opened, read or written, or another connection holds its lock past
+ * the busy timeout (BUSY, LOCKED: it can be written again once that writer is done).
+ */
+const SQLITE_UNAVAILABLE = /^SQLITE_(CANTOPEN|IOERR|NOTADB|CORRUPT|FULL|READONLY|BUSY|LOCKED)/
 
 /**
  * Whether `error` means the database itself is out of reach (as opposed to a bad query or a bug):

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { isDatabaseUnreachable } from '../db/connection-error.js'
 import { findCheckpoint } from '../db/repositories/checkpoint-repository.js'
 import { markBatchFailed } from '../db/repositories/raw-batch-repository.js'
@@ -92,7 +93,9 @@ export async function runSource(
       ? 'partial'
       : 'succeeded'
   const [code, message] = failure
-    ? [errorCode(failure), errorMessage(failure)]
+    ? // The driver's own error (a lost connection, a full disk, a lock held too long) says what
+      // happened; the code says it was the database, not a bug.
+      [isDatabaseUnreachable(failure) ? 'DATABASE_ERROR' : errorCode(failure), errorMessage(failure)]
     : failedBatches > 0
       ? [
           'BATCH_FAILED',
@@ -106,7 +109,7 @@ export async function runSource(
     log.error({ error: errorMessage(failure) }, 'run stopped: the database is unreachable')
   else if (failure && !(failure instanceof AppError))
     log.error({ err: failure }, 'run crashed on an unexpected error')
-  const finished = await finishRun(ctx.db.kysely, run.id, {
+  const end = {
     status,
     finishedAt: nowIso(ctx),
     durationMs: Date.now() - startedMs,
@@ -114,7 +117,8 @@ export async function runSource(
     errorMessage: message,
     checkpointBefore: JSON.stringify(before),
     checkpointAfter: JSON.stringify(checkpoints),
-  })
+  }
+  const finished = await whenReachable(log, () => finishRun(ctx.db.kysely, run.id, end))
   ctx.metrics?.observeRun(finished)
   log[status === 'failed' ? 'error' : status === 'partial' ? 'warn' : 'info'](
     {
@@ -128,6 +132,27 @@ export async function runSource(
     'run finished',
   )
   return finished
+}
+
+/** How long a run waits for its database to come back to record how it ended. */
+const RECORD_END_WITHIN_MS = 30_000
+
+/**
+ * The database that stopped the run may still be away when its end is recorded (a restart, a
+ * failover): waiting a little for it beats leaving the run `running`, which blocks its source
+ * until the heartbeat goes stale. Still unreachable after `RECORD_END_WITHIN_MS`, it throws.
+ */
+async function whenReachable<T>(log: PipelineContext['log'], write: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + RECORD_END_WITHIN_MS
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5000)) {
+    try {
+      return await write()
+    } catch (error) {
+      if (!isDatabaseUnreachable(error) || Date.now() + delayMs > deadline) throw error
+      log.warn({ error: errorMessage(error), retryInMs: delayMs }, 'cannot record how the run ended yet')
+      await sleep(delayMs)
+    }
+  }
 }
 
 async function startRun(ctx: PipelineContext, source: string, trigger: RunTrigger): Promise<EtlRunRow> {

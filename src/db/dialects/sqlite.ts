@@ -48,7 +48,7 @@ export function openSqlite(path: string): Db {
   raw.pragma('wal_autocheckpoint = 10000')
   const queryLog = createQueryLog()
   const kysely = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }),
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }, raw),
     plugins: [new CamelCasePlugin()],
     log: queryLog.log,
   })
@@ -153,18 +153,37 @@ function insertRecord(
  * Kysely's own driver always says plain BEGIN.
  */
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly settings: SqliteDialectConfig) {
+  constructor(
+    private readonly settings: SqliteDialectConfig,
+    private readonly raw: SqliteDatabase.Database,
+  ) {
     super(settings)
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.settings)
+    return new ImmediateSqliteDriver(this.settings, this.raw)
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    settings: SqliteDialectConfig,
+    private readonly raw: SqliteDatabase.Database,
+  ) {
+    super(settings)
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+
+  /**
+   * SQLite rolls a transaction back by itself on some errors (a full disk, an I/O error): a ROLLBACK
+   * then fails with "cannot rollback - no transaction is active", and that error, not the one that
+   * ended the transaction, would be what the caller sees.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.raw.inTransaction) await super.rollbackTransaction(connection)
   }
 }
 
