@@ -139,9 +139,17 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     return { kind: 'rate_limited', retryAfter: source === 'coingecko' ? retryAfter : undefined }
   }
 
-  function answer(request: FakeRequest, drift?: Drift): Reply {
+  /**
+   * `limit`: the limit's verdict when it was taken on arrival: a slow answer counts when its request
+   * came, as the upstream counts it, not when it leaves.
+   */
+  function answer(
+    request: FakeRequest,
+    drift?: Drift,
+    limit = { refused: checkLimit(request.source) },
+  ): Reply {
     const { source } = request
-    const refused = checkLimit(source) ?? checkKey(source, request)
+    const refused = limit.refused ?? checkKey(source, request)
     if (refused) return errorReply(source, refused)
     if (request.method !== 'GET' && request.method !== 'HEAD')
       return errorReply(source, { kind: 'not_found', message: 'not found' })
@@ -199,8 +207,9 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const action = takeFault(source, request.path, request.query)
     if (action?.type === 'reset') return void req.socket.destroy()
     if (action?.type === 'reply') return void (request.status = send(req, res, action.reply))
+    const limit = action?.type === 'delay' ? { refused: checkLimit(source) } : undefined
     if (action?.type === 'delay' && !(await wait(action.ms))) return
-    let reply = answer(request, action?.type === 'drift' ? action.drift : undefined)
+    let reply = answer(request, action?.type === 'drift' ? action.drift : undefined, limit)
     if (action?.type === 'truncate' && reply.status === 200)
       reply = { ...reply, body: reply.body.slice(0, Math.floor(reply.body.length / 2)) }
     request.status = send(req, res, reply)

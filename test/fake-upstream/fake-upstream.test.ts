@@ -405,6 +405,18 @@ describe('fake upstream limits and request log', () => {
       expect(f.maxInWindow('coingecko', w), `w=${w}`).toBe(naive(w))
   })
 
+  it('counts a slow request against the limit when it arrives, not when its answer leaves', async () => {
+    const f = await start({ limits: { coingecko: { points: 2, windowMs: 400 } } })
+    f.fault({ source: 'coingecko', kind: 'slow', delayMs: 500 })
+    expect((await fetch(`${f.coingeckoUrl}/ping`)).status).toBe(200)
+    // 500 ms after the slow one arrived, its window is over: two more fit, as upstream would count.
+    const next = [
+      (await fetch(`${f.coingeckoUrl}/ping`)).status,
+      (await fetch(`${f.coingeckoUrl}/ping`)).status,
+    ]
+    expect(next).toEqual([200, 200])
+  })
+
   it('records every request with source, path, query, headers, time and status', async () => {
     const f = await start()
     const before = Date.now()
