@@ -5,6 +5,7 @@ import type { RateLimit } from '../config.js'
 import { errorMessage, SourceHttpError } from '../errors.js'
 import {
   createOutboundLimiter,
+  outboundSpacingMs,
   type OutboundLimiter,
   type PauseStore,
 } from '../sources/http/outbound-limiter.js'
@@ -53,18 +54,6 @@ end
 return 0`
 
 /**
- * The spacing of calls sharing a limit across processes: `windowMs / points` plus 5%. A caller
- * takes its slot in Redis a round trip before its request leaves, and each process's event loop
- * adds its own delay there; without a margin, a call held up after taking its slot lands in the
- * same upstream window as the one `points` slots later (seen as 429s from three workers at 4/1s).
- * The margins of a window's `points` slots add up to 5% of the window (50 ms at 4/1s, 3 s at
- * 30/60s) of slack, for 5% of the rate.
- */
-export function sharedSpacingMs(limit: RateLimit): number {
-  return Math.max(1, Math.ceil((limit.windowMs / limit.points) * 1.05))
-}
-
-/**
  * The outbound limit of `source` shared by every process using the same Redis and prefix: one slot
  * of `windowMs / points` at a time for the whole cluster (the same spacing as the in-process
  * limiter, so never more than `points` in any window), and one pause, which only ever moves later.
@@ -86,7 +75,7 @@ export function createRedisOutboundLimiter(
     keyPrefix: '',
     points: 1,
     // Milliseconds (see INCR_PTTL_SCRIPT), rounded up so the spacing is never shorter than asked.
-    duration: sharedSpacingMs(limit),
+    duration: outboundSpacingMs(limit),
     customIncrTtlLuaScript: INCR_PTTL_SCRIPT,
   })
   const pauses: PauseStore = {

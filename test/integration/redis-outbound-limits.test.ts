@@ -5,12 +5,8 @@ import type { RateLimit } from '../../src/config.js'
 import { SourceHttpError } from '../../src/errors.js'
 import { createLogger } from '../../src/logger.js'
 import { createRedis } from '../../src/redis/redis-connection.js'
-import {
-  createRedisOutboundLimiter,
-  sharedSpacingMs,
-  upstreamLimitKeys,
-} from '../../src/redis/redis-outbound-limiter.js'
-import type { OutboundLimiter } from '../../src/sources/http/outbound-limiter.js'
+import { createRedisOutboundLimiter, upstreamLimitKeys } from '../../src/redis/redis-outbound-limiter.js'
+import { outboundSpacingMs, type OutboundLimiter } from '../../src/sources/http/outbound-limiter.js'
 import { createUpstreamClient } from '../../src/sources/http/upstream-client.js'
 import { createSourceRegistry } from '../../src/sources/registry.js'
 import { testConfig } from '../helpers/pipeline-fixture.js'
@@ -112,8 +108,8 @@ describe.skipIf(!(await isRedisReachable()))('outbound limits shared through Red
         limit.windowMs,
       ),
     ).toBeLessThanOrEqual(limit.points)
-    expect(sharedSpacingMs(limit)).toBe(263)
-    expect(sharedSpacingMs({ points: 30, windowMs: 60_000 })).toBe(2100)
+    expect(outboundSpacingMs(limit)).toBe(275)
+    expect(outboundSpacingMs({ points: 30, windowMs: 60_000 })).toBe(2100)
   })
 
   it('keeps each upstream its own budget', async () => {

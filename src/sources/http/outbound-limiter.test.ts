@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest'
-import { createOutboundLimiter } from './outbound-limiter.js'
+import { createOutboundLimiter, outboundSpacingMs } from './outbound-limiter.js'
 
 const GENEROUS = { points: 1000, windowMs: 1000 }
 
 describe('in-process outbound limiter', () => {
+  it('spaces calls over the window plus a slack of 5% of it (100 ms at least), so a request held up cannot crowd a window', async () => {
+    expect(outboundSpacingMs({ points: 5, windowMs: 500 })).toBe(120)
+    expect(outboundSpacingMs({ points: 10, windowMs: 60_000 })).toBe(6300)
+    const limiter = createOutboundLimiter('test', { points: 4, windowMs: 400 })
+    const at: number[] = []
+    for (let i = 0; i < 5; i++) {
+      await limiter.acquire()
+      at.push(performance.now())
+    }
+
+    const gaps = at.slice(1).map((t, i) => t - at[i]!)
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(124)
+  })
+
   it('holds the next call back for a pause', async () => {
     const limiter = createOutboundLimiter('test', GENEROUS)
     await limiter.pause(300)

@@ -34,8 +34,23 @@ export function createMemoryPauseStore(): PauseStore {
 }
 
 /**
+ * The spacing of calls, in-process and shared in Redis alike: a window's `points` slots spread over
+ * the window plus a slack of 5% of it, and at least 100 ms. A caller takes its slot before its
+ * request leaves (a Redis round trip earlier in queue mode), and its event loop (a batch's
+ * synchronous SQLite commit, a transform, a worker loading a source's module) can hold one request
+ * up longer than the next: without slack, `points + 1` calls reach the upstream within one window
+ * (seen as 429s from three workers at 4/1s, and from the fake upstream at 5/500ms). The slack is 5%
+ * of the rate at the upstreams' real per-minute limits (3 s at 30/60s), and a 100 ms floor for the
+ * tight limits the tests use.
+ */
+export function outboundSpacingMs(limit: RateLimit): number {
+  const slackMs = Math.max(limit.windowMs * 0.05, 100)
+  return Math.max(1, Math.ceil((limit.windowMs + slackMs) / limit.points))
+}
+
+/**
  * At most `points` calls in any window of `windowMs`, however the windows are laid: calls are
- * spaced `windowMs / points` apart (a fixed window would allow twice the limit across its edge).
+ * spaced `outboundSpacingMs` apart (a fixed window would allow twice the limit across its edge).
  * Any rate-limiter-flexible store fits behind it, and any pause store, so a `RateLimiterRedis` with
  * the same key and a pause kept in Redis share one budget and one pause between workers.
  */
@@ -45,7 +60,7 @@ export function createOutboundLimiter(
   store: RateLimiterAbstract = new RateLimiterMemory({
     keyPrefix: 'coinpipe-upstream',
     points: 1,
-    duration: limit.windowMs / limit.points / 1000,
+    duration: outboundSpacingMs(limit) / 1000,
   }),
   pauses: PauseStore = createMemoryPauseStore(),
 ): OutboundLimiter {
