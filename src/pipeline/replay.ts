@@ -1,6 +1,7 @@
 import { findCheckpoint } from '../db/repositories/checkpoint-repository.js'
 import { getRawBatch, markBatchFailed } from '../db/repositories/raw-batch-repository.js'
 import { finishRun, insertRun } from '../db/repositories/run-repository.js'
+import { recordRunEnd, runFailureCode } from './run-end.js'
 import type { EtlRunRow } from '../db/schema.js'
 import { AppError, errorCode, errorMessage } from '../errors.js'
 import { loadBatch } from './load.js'
@@ -72,14 +73,16 @@ export async function replayBatch(ctx: PipelineContext, batchId: number): Promis
     if (!(error instanceof AppError)) log.error({ err: error }, 'replay crashed on an unexpected error')
     await markBatchFailed(ctx.db.kysely, batchId, errorCode(error), errorMessage(error))
   }
-  const finished = await finishRun(ctx.db.kysely, run.id, {
-    status: failure ? 'failed' : 'succeeded',
-    finishedAt: nowIso(ctx),
-    durationMs: Date.now() - startedMs,
-    errorCode: failure ? errorCode(failure) : null,
-    errorMessage: failure ? errorMessage(failure) : null,
-    checkpointAfter: await checkpoint(),
-  })
+  const finished = await recordRunEnd(log, async () =>
+    finishRun(ctx.db.kysely, run.id, {
+      status: failure ? 'failed' : 'succeeded',
+      finishedAt: nowIso(ctx),
+      durationMs: Date.now() - startedMs,
+      errorCode: failure ? runFailureCode(failure) : null,
+      errorMessage: failure ? errorMessage(failure) : null,
+      checkpointAfter: await checkpoint(),
+    }),
+  )
   ctx.metrics?.observeRun(finished)
   ctx.metrics?.countRecords(finished.source, finished)
   log.info(

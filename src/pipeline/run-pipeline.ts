@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { isDatabaseUnreachable } from '../db/connection-error.js'
 import { findCheckpoint } from '../db/repositories/checkpoint-repository.js'
+import { recordRunEnd, runFailureCode } from './run-end.js'
 import { markBatchFailed } from '../db/repositories/raw-batch-repository.js'
 import { finishRun, insertRun, type RunCounts } from '../db/repositories/run-repository.js'
 import type { EtlRunRow } from '../db/schema.js'
@@ -93,9 +93,7 @@ export async function runSource(
       ? 'partial'
       : 'succeeded'
   const [code, message] = failure
-    ? // The driver's own error (a lost connection, a full disk, a lock held too long) says what
-      // happened; the code says it was the database, not a bug.
-      [isDatabaseUnreachable(failure) ? 'DATABASE_ERROR' : errorCode(failure), errorMessage(failure)]
+    ? [runFailureCode(failure), errorMessage(failure)]
     : failedBatches > 0
       ? [
           'BATCH_FAILED',
@@ -118,7 +116,7 @@ export async function runSource(
     checkpointBefore: JSON.stringify(before),
     checkpointAfter: JSON.stringify(checkpoints),
   }
-  const finished = await whenReachable(log, () => finishRun(ctx.db.kysely, run.id, end))
+  const finished = await recordRunEnd(log, () => finishRun(ctx.db.kysely, run.id, end))
   ctx.metrics?.observeRun(finished)
   log[status === 'failed' ? 'error' : status === 'partial' ? 'warn' : 'info'](
     {
@@ -132,27 +130,6 @@ export async function runSource(
     'run finished',
   )
   return finished
-}
-
-/** How long a run waits for its database to come back to record how it ended. */
-const RECORD_END_WITHIN_MS = 30_000
-
-/**
- * The database that stopped the run may still be away when its end is recorded (a restart, a
- * failover): waiting a little for it beats leaving the run `running`, which blocks its source
- * until the heartbeat goes stale. Still unreachable after `RECORD_END_WITHIN_MS`, it throws.
- */
-async function whenReachable<T>(log: PipelineContext['log'], write: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + RECORD_END_WITHIN_MS
-  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5000)) {
-    try {
-      return await write()
-    } catch (error) {
-      if (!isDatabaseUnreachable(error) || Date.now() + delayMs > deadline) throw error
-      log.warn({ error: errorMessage(error), retryInMs: delayMs }, 'cannot record how the run ended yet')
-      await sleep(delayMs)
-    }
-  }
 }
 
 async function startRun(ctx: PipelineContext, source: string, trigger: RunTrigger): Promise<EtlRunRow> {
