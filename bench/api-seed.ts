@@ -174,23 +174,7 @@ export async function seedPostgres(adminUrl: string, plan: SeedPlan): Promise<Se
   }
   try {
     await admin.query(`CREATE DATABASE ${name}`)
-    const db = await openDatabase(parseDatabaseUrl(url))
-    try {
-      await migrateAndInsertAssets(db, plan)
-    } finally {
-      await db.close()
-    }
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    try {
-      const copy = client.query(
-        copyFrom(`COPY records (${RECORD_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`),
-      )
-      await pipeline(Readable.from(csvChunks(plan)), copy)
-      await client.query('VACUUM ANALYZE')
-    } finally {
-      await client.end()
-    }
+    await seedPostgresDatabase(url, plan)
   } catch (error) {
     await dispose()
     throw error
@@ -200,6 +184,30 @@ export async function seedPostgres(adminUrl: string, plan: SeedPlan): Promise<Se
     where: `database ${name} on ${target.host}`,
     seedSeconds: (performance.now() - started) / 1000,
     dispose,
+  }
+}
+
+/**
+ * The PostgreSQL database at `url` (a fresh or freshly migrated one) migrated by coinpipe, then
+ * seeded with `plan`'s records by one COPY and analysed.
+ */
+export async function seedPostgresDatabase(url: string, plan: SeedPlan): Promise<void> {
+  const db = await openDatabase(parseDatabaseUrl(url))
+  try {
+    await migrateAndInsertAssets(db, plan)
+  } finally {
+    await db.close()
+  }
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const copy = client.query(
+      copyFrom(`COPY records (${RECORD_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`),
+    )
+    await pipeline(Readable.from(csvChunks(plan)), copy)
+    await client.query('VACUUM ANALYZE')
+  } finally {
+    await client.end()
   }
 }
 

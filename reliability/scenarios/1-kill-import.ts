@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { join } from 'node:path'
-import { parseDatabaseUrl } from '../../src/config.js'
-import { openDatabase } from '../../src/db/database.js'
 import type { BenchServer } from '../../bench/bench-databases.js'
 import { cliEnv, runCli, startCli } from '../../test/helpers/cli.js'
 import { writeLargeCsv } from '../../test/helpers/large-csv.js'
-import { compareRecords, recordLines } from '../record-digest.js'
+import { compareRecords, recordLines, runsOf } from '../database-state.js'
 import { seededRandom } from '../../test/helpers/seeded-random.js'
 import type { Scenario, ScenarioResult } from '../scenario.js'
 
@@ -105,14 +103,5 @@ export async function killImports(server: BenchServer, options: KillImportOption
     p99Ms: null,
     detail: `${midRun} of ${options.trials} kills landed mid-import (the rest after it ended); seed ${options.seed}`,
     failures,
-  }
-}
-
-async function runsOf(url: string) {
-  const db = await openDatabase(parseDatabaseUrl(url))
-  try {
-    return await db.kysely.selectFrom('etlRuns').select(['id', 'status', 'errorCode']).execute()
-  } finally {
-    await db.close()
   }
 }

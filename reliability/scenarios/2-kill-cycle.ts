@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomUUID } from 'node:crypto'
-import { parseDatabaseUrl } from '../../src/config.js'
-import { openDatabase } from '../../src/db/database.js'
 import type { BenchServer } from '../../bench/bench-databases.js'
 import { startFakeUpstream, type FakeUpstream } from '../../fake-upstream/server.js'
 import {
@@ -14,7 +12,7 @@ import {
 } from '../../test/helpers/cli.js'
 import { connectRedis, deleteKeys, redisAnswers } from '../../test/helpers/shared-redis.js'
 import { seededRandom } from '../../test/helpers/seeded-random.js'
-import { compareRecords, recordLines } from '../record-digest.js'
+import { compareRecords, recordLines, runsOf, type StoredRun } from '../database-state.js'
 import type { Scenario, ScenarioResult } from '../scenario.js'
 
 /**
@@ -70,13 +68,6 @@ interface KillCycleOptions {
   readonly seed: number
 }
 
-interface RunRow {
-  readonly id: number
-  readonly source: string
-  readonly status: string
-  readonly errorCode: string | null
-}
-
 /** A clean cycle's records, and how long it took from process start to exit. */
 interface Reference {
   readonly lines: string[]
@@ -97,7 +88,7 @@ class Tally {
   async check(
     url: string,
     expected: readonly string[],
-    left: readonly RunRow[],
+    left: readonly StoredRun[],
     next: ProcessResult,
     what: string,
   ): Promise<void> {
@@ -375,18 +366,5 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: string):
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await sleep(25)
-  }
-}
-
-async function runsOf(url: string): Promise<RunRow[]> {
-  const db = await openDatabase(parseDatabaseUrl(url))
-  try {
-    return await db.kysely
-      .selectFrom('etlRuns')
-      .select(['id', 'source', 'status', 'errorCode'])
-      .orderBy('id')
-      .execute()
-  } finally {
-    await db.close()
   }
 }

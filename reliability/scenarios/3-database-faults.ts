@@ -20,7 +20,7 @@ import {
 } from '../../test/helpers/cli.js'
 import { writeLargeCsv } from '../../test/helpers/large-csv.js'
 import { seededRandom } from '../../test/helpers/seeded-random.js'
-import { compareRecords, recordLines } from '../record-digest.js'
+import { compareRecords, recordLines, runsOf, type StoredRun } from '../database-state.js'
 import type { Scenario, ScenarioResult } from '../scenario.js'
 
 const run = promisify(execFile)
@@ -401,7 +401,7 @@ async function judgeFaultedRun(
   tally: Tally,
   options: KindOptions,
   url: string,
-  faultedRun: RunRow | undefined,
+  faultedRun: StoredRun | undefined,
   midRun: boolean,
 ): Promise<string[]> {
   const problems: string[] = []
@@ -582,27 +582,6 @@ function pollHealth(base: string, tally: Tally) {
 
 // ---------------------------------------------------------------------------------------------
 // Databases and faults
-
-interface RunRow {
-  id: number
-  status: string
-  errorCode: string | null
-  errorMessage: string | null
-  loaded: number
-}
-
-async function runsOf(url: string): Promise<RunRow[]> {
-  const db = await openDatabase(parseDatabaseUrl(url))
-  try {
-    return await db.kysely
-      .selectFrom('etlRuns')
-      .select(['id', 'status', 'errorCode', 'errorMessage', 'loaded'])
-      .orderBy('id')
-      .execute()
-  } finally {
-    await db.close()
-  }
-}
 
 /** What a batch written in part would leave: records of batches not marked loaded, a run's count off its records. */
 async function halfWritten(url: string, runId: number): Promise<string[]> {

@@ -19,7 +19,7 @@ import { createSourceRegistry } from '../../src/sources/registry.js'
 import { cliEnv, runCli, startCli, type StartedProcess } from '../../test/helpers/cli.js'
 import { seededRandom } from '../../test/helpers/seeded-random.js'
 import { connectRedis, deleteKeys, redisAnswers } from '../../test/helpers/shared-redis.js'
-import { compareRecords } from '../record-digest.js'
+import { compareRecords } from '../database-state.js'
 import type { Scenario, ScenarioResult } from '../scenario.js'
 
 /**

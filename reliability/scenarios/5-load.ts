@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
-import pg from 'pg'
-import { from as copyFrom } from 'pg-copy-streams'
 import { Client, Pool } from 'undici'
-import { generateRecords, seedPlan, seedSqlite, type SeedPlan } from '../../bench/api-seed.js'
+import { withDatabase } from '../database-state.js'
+import { seedPlan, seedPostgresDatabase, seedSqlite, type SeedPlan } from '../../bench/api-seed.js'
 import type { BenchDatabase, BenchServer } from '../../bench/bench-databases.js'
-import { parseDatabaseUrl } from '../../src/config.js'
-import { openDatabase } from '../../src/db/database.js'
-import { RECORD_COLUMNS, recordParams } from '../../src/db/dialects/record-columns.js'
-import { insertAsset } from '../../src/db/repositories/asset-repository.js'
 import { connectRedis, deleteKeys, redisAnswers } from '../../test/helpers/shared-redis.js'
 import { seededRandom } from '../../test/helpers/seeded-random.js'
 import type { Scenario, ScenarioResult } from '../scenario.js'
@@ -491,17 +484,8 @@ interface RunRow {
   readonly errorMessage: string | null
 }
 
-async function withDb<T>(url: string, fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>) {
-  const db = await openDatabase(parseDatabaseUrl(url))
-  try {
-    return await fn(db)
-  } finally {
-    await db.close()
-  }
-}
-
 function lastRunId(url: string): Promise<number> {
-  return withDb(url, async (db) => {
+  return withDatabase(url, async (db) => {
     const row = await db.kysely
       .selectFrom('etlRuns')
       .select((eb) => eb.fn.max('id').as('id'))
@@ -511,7 +495,7 @@ function lastRunId(url: string): Promise<number> {
 }
 
 function runsAfter(url: string, afterId: number): Promise<RunRow[]> {
-  return withDb(url, async (db) => {
+  return withDatabase(url, async (db) => {
     const rows = await db.kysely
       .selectFrom('etlRuns')
       .select(['id', 'source', 'status', 'startedAt', 'errorCode', 'errorMessage'])
@@ -548,43 +532,10 @@ async function seedDatabase(server: BenchServer, plan: SeedPlan): Promise<BenchD
       await seedSqlite(db.url.slice('sqlite:'.length), plan)
       return db
     }
-    await withDb(db.url, async (coinpipe) => {
-      const createdAt = new Date(Date.UTC(2025, 0, 1)).toISOString()
-      await coinpipe.kysely.transaction().execute(async (trx) => {
-        for (const asset of plan.assets) await insertAsset(trx, { ...asset, createdAt })
-      })
-    })
-    const client = new pg.Client({ connectionString: db.url })
-    await client.connect()
-    try {
-      const copy = client.query(
-        copyFrom(`COPY records (${RECORD_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`),
-      )
-      await pipeline(Readable.from(csvChunks(plan)), copy)
-      await client.query('ANALYZE')
-    } finally {
-      await client.end()
-    }
+    await seedPostgresDatabase(db.url, plan)
     return db
   } catch (error) {
     await db.drop()
     throw error
   }
-}
-
-/** CSV lines for COPY (an unquoted empty field is NULL), as bench/api-seed.ts sends them. */
-function* csvChunks(plan: SeedPlan): Generator<string> {
-  let chunk = ''
-  let rows = 0
-  for (const record of generateRecords(plan)) {
-    chunk +=
-      recordParams(record)
-        .map((v) => (v === null ? '' : String(v)))
-        .join(',') + '\n'
-    if (++rows % 5000 === 0) {
-      yield chunk
-      chunk = ''
-    }
-  }
-  if (chunk !== '') yield chunk
 }

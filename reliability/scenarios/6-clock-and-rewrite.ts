@@ -10,7 +10,7 @@ import type { BenchDatabase, BenchServer } from '../../bench/bench-databases.js'
 import { startFakeUpstream } from '../../fake-upstream/server.js'
 import { cliEnv, runCli, startCli, type ProcessResult, type StartedProcess } from '../../test/helpers/cli.js'
 import { seededRandom } from '../../test/helpers/seeded-random.js'
-import { compareRecords, recordLines } from '../record-digest.js'
+import { compareRecords, recordLines } from '../database-state.js'
 import type { Scenario, ScenarioResult } from '../scenario.js'
 
 /**

@@ -1,10 +1,40 @@
 import { parseDatabaseUrl } from '../src/config.js'
-import { openDatabase } from '../src/db/database.js'
+import { openDatabase, type Db } from '../src/db/database.js'
 
-/** Every stored record as one line of its key and values, sorted: what two runs must agree on. */
-export async function recordLines(url: string): Promise<string[]> {
+/** What a scenario reads back from a database its child processes wrote: opened, read, closed. */
+export async function withDatabase<T>(url: string, read: (db: Db) => Promise<T>): Promise<T> {
   const db = await openDatabase(parseDatabaseUrl(url))
   try {
+    return await read(db)
+  } finally {
+    await db.close()
+  }
+}
+
+/** A run as the scenarios judge it. */
+export interface StoredRun {
+  readonly id: number
+  readonly source: string
+  readonly status: string
+  readonly errorCode: string | null
+  readonly errorMessage: string | null
+  readonly loaded: number
+}
+
+/** Every run, oldest first. */
+export function runsOf(url: string): Promise<StoredRun[]> {
+  return withDatabase(url, (db) =>
+    db.kysely
+      .selectFrom('etlRuns')
+      .select(['id', 'source', 'status', 'errorCode', 'errorMessage', 'loaded'])
+      .orderBy('id')
+      .execute(),
+  )
+}
+
+/** Every stored record as one line of its key and values, sorted: what two runs must agree on. */
+export function recordLines(url: string): Promise<string[]> {
+  return withDatabase(url, async (db) => {
     const rows = await db.kysely
       .selectFrom('records')
       // All columns: CamelCasePlugin would name `volume24hUsd` volume24h_usd, not the volume_24h_usd it is.
@@ -22,9 +52,7 @@ export async function recordLines(url: string): Promise<string[]> {
         ].join('|'),
       )
       .sort()
-  } finally {
-    await db.close()
-  }
+  })
 }
 
 /** Lines of `reference` missing from `trial` (lost), and lines of `trial` beyond it (duplicated or wrong). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compareRecords } from './record-digest.js'
+import { compareRecords } from './database-state.js'
 
 describe('compareRecords', () => {
   it('counts what a trial lost and what it has beyond the reference, duplicates included', () => {
