@@ -130,6 +130,20 @@ describe('readCsvBatches', () => {
     ).toEqual(Array.from({ length: 5000 }, (_, i) => `A${i}`))
   })
 
+  it('does not take a last row a write in progress has cut short', async () => {
+    const path = file(pricesCsv(5000, 'A', 2))
+    const reading = readCsvBatches(path, undefined, { batchRows: 100 }, new AbortController().signal)
+    const first = await reading.next()
+    // A writer half-way through its next row: "A5000,1" now, "A5000,123" a moment later.
+    appendFileSync(path, '2024-01-01,A5000,1')
+    const seen: ExtractedBatch[] = [first.value as ExtractedBatch]
+    const rest = (async () => {
+      for (let next = await reading.next(); !next.done; next = await reading.next()) seen.push(next.value)
+    })()
+    await expect(rest).rejects.toMatchObject({ code: 'CSV_FILE_CHANGED' })
+    expect(rowsOf(seen).map((r) => r.fields[1])).not.toContain('A5000')
+  })
+
   it('fails with CSV_HEADER_INVALID when no column holds the price', async () => {
     await expect(readAll(file('date,symbol,volume\n2024-01-01,A,1\n'))).rejects.toMatchObject({
       code: 'CSV_HEADER_INVALID',

@@ -47,6 +47,8 @@ export async function* readCsvBatches(
   signal: AbortSignal,
 ): AsyncGenerator<ExtractedBatch> {
   let stats = await fileStats(file)
+  /** Whether the file's stats moved since reading began: a last row without a newline is then not taken. */
+  let changedWhileRead = false
   const size = stats.size
   // The file as this import last left it, to the byte: nothing to read, and nothing to hash.
   if (cursor?.byteOffset === size && cursor.fileStats && sameFileStats(cursor.fileStats, stats)) return
@@ -152,14 +154,17 @@ export async function* readCsvBatches(
    * `next`, once the file is known to still hold its bytes where they were read. Its stats, taken
    * after they were read, say so when unchanged; after a change (an append, a touch, a rewrite, a
    * replacement) only its first bytes up to `next`'s end hashing as read do, and its last row ending
-   * in a newline or at the end of the file (not cut off by a write in progress). Otherwise the batch
-   * may join two versions of the file (a row torn between them): the import stops before loading it.
+   * in a newline: a last row without one, in a file that changed while it was read, may be a write
+   * still in progress (cut short now, whole a moment later). Otherwise the batch may join two
+   * versions of the file (a row torn between them): the import stops before loading it.
    */
   async function confirm(next: ExtractedBatch): Promise<ExtractedBatch> {
     const now = await fileStats(file)
-    if (sameFileStats(stats, now)) return next
+    const unchanged = sameFileStats(stats, now)
+    changedWhileRead ||= !unchanged
+    const whole = next.payload.endsWith('\n') || !changedWhileRead
+    if (unchanged && whole) return next
     const { byteOffset, prefixSha256, line } = next.cursorAfter as unknown as CsvCursor
-    const whole = next.payload.endsWith('\n') || now.size === byteOffset
     if (whole && now.size >= byteOffset && (await hashFilePrefix(file, byteOffset)).digest === prefixSha256) {
       stats = now
       return next
