@@ -84,8 +84,17 @@ export function recordBatchOf(records: readonly NewRecord[]): RecordBatch {
   }
 }
 
+/**
+ * The values an observation fixes at its `observed_at`, which a second sighting of the same key must
+ * repeat. `rank` is not one: an upstream ranks its listing when it is asked, so a coin not updated
+ * since it was stored still moves in rank as other coins move (seen when the upstream clock went
+ * back over a snapshot already loaded: every such coin was rejected as a conflict).
+ */
+export const OBSERVED_FIELDS = MARKET_FIELDS.filter((field) => field !== 'rank')
+
+/** Whether two sightings of one key agree on what was observed; a differing rank keeps the first. */
 export function sameMarketValues(a: MarketValues, b: MarketValues): boolean {
-  return MARKET_FIELDS.every((field) => a[field] === b[field])
+  return OBSERVED_FIELDS.every((field) => a[field] === b[field])
 }
 
 /** The fields that differ, for a conflict message a person can act on. */

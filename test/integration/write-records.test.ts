@@ -64,13 +64,28 @@ describe.each(DIALECTS)('Db.writeRecords on %s', (dialect) => {
       aRecord({ observedAt: '2024-01-03T00:00:00.000Z' }),
     ])
     expect(outcome).toEqual({ inserted: 2, unchanged: 1, conflicts: [] })
-    const conflicting = await write([aRecord({ priceUsd: 1 }), aRecord({ assetId: 'ether', rank: null })])
+    const conflicting = await write([
+      aRecord({ priceUsd: 1 }),
+      aRecord({ assetId: 'ether', circulatingSupply: null }),
+    ])
     expect(conflicting.inserted).toBe(0)
     expect(conflicting.unchanged).toBe(0)
     expect(conflicting.conflicts.map((c) => [c.index, c.existing.priceUsd, c.existing.rank])).toEqual([
       [0, 42150.25, 1],
       [1, 42150.25, 1],
     ])
+  })
+
+  it('counts a second sighting that differs only in rank as unchanged, and keeps the stored rank', async () => {
+    // An upstream ranks its listing when asked: a coin not updated since still moves in rank.
+    await write([aRecord()])
+    expect(await write([aRecord({ rank: 2 }), aRecord({ rank: null, priceUsd: 2 })])).toEqual({
+      inserted: 0,
+      unchanged: 1,
+      conflicts: [expect.objectContaining({ index: 1 })],
+    })
+    const [stored] = await test.db.kysely.selectFrom('records').select('rank').execute()
+    expect(stored?.rank).toBe(1)
   })
 
   it('refuses records of different batches in one write', async () => {

@@ -5,7 +5,13 @@ import type { Db } from '../database.js'
 import type { Database } from '../schema.js'
 import { createQueryLog } from './query-log.js'
 import { BinaryCopyWriter, CopyFromStdin, poolWithCopy } from './postgres-copy.js'
-import { RECORD_COLUMNS, toMarketValues, VALUE_COLUMNS, type ExistingValuesRow } from './record-columns.js'
+import {
+  OBSERVED_COLUMNS,
+  RECORD_COLUMNS,
+  toMarketValues,
+  VALUE_COLUMNS,
+  type ExistingValuesRow,
+} from './record-columns.js'
 
 const IDENTITY_LOCK = 7_265_019
 
@@ -127,12 +133,15 @@ export function openPostgres(url: string): Db {
       const inserted = Number(insert.numAffectedRows ?? 0)
       if (inserted === rows.length) return { inserted, unchanged: 0, conflicts: [] }
 
-      const values = (alias: string) => sql.raw(VALUE_COLUMNS.map((c) => `${alias}.${c}`).join(', '))
+      const columns = (alias: string, of: readonly string[]) =>
+        sql.raw(of.map((c) => `${alias}.${c}`).join(', '))
       const differing = await sql<ExistingValuesRow & { ord: number }>`
-        SELECT i.ord, ${values('r')}
+        SELECT i.ord, ${columns('r', VALUE_COLUMNS)}
         FROM records_incoming i
         JOIN records r ON r.asset_id = i.asset_id AND r.source = ${source} AND r.observed_at = i.observed_at
-        WHERE (${values('r')}) IS DISTINCT FROM (${values('i')})`.execute(db)
+        WHERE (${columns('r', OBSERVED_COLUMNS)}) IS DISTINCT FROM (${columns('i', OBSERVED_COLUMNS)})`.execute(
+        db,
+      )
       const conflicts = differing.rows.map((row) => ({ index: row.ord, existing: toMarketValues(row) }))
       return { inserted, unchanged: rows.length - inserted - conflicts.length, conflicts }
     },

@@ -20,6 +20,8 @@ export const RECORD_COLUMNS = [
 ] as const
 
 export const VALUE_COLUMNS = RECORD_COLUMNS.slice(3, 11)
+/** The value columns two sightings of one key must agree on (`OBSERVED_FIELDS`: all but rank). */
+export const OBSERVED_COLUMNS = VALUE_COLUMNS.filter((column) => column !== 'rank')
 
 /** The `NewRecord` field behind each of `RECORD_COLUMNS`, in the same order. */
 export const RECORD_FIELDS = [
