@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -220,5 +221,40 @@ export async function startFakeUpstream(markets: number, tickers: number): Promi
   } catch (error) {
     await stop()
     throw error
+  }
+}
+
+/**
+ * `NODE_OPTIONS` for a child whose live heap `liveHeapMb` can measure: on SIGUSR2 V8 collects
+ * garbage and writes a heap snapshot into `dir`.
+ */
+export function heapSnapshotOptions(dir: string): string {
+  mkdirSync(dir, { recursive: true })
+  return `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`
+}
+
+/**
+ * The size of a heap snapshot of `child` (started with `heapSnapshotOptions(dir)`), in MB: after a
+ * full collection, so it follows the objects still reachable, which is what a leak grows. RSS does
+ * not tell a leak from V8 letting its heap grow between collections (seen: RSS ×1.25 over 10,000
+ * fuzzed requests while the snapshots stayed flat). The snapshot is written on the child's main
+ * thread, so once `/health` answers after the file appeared, it is whole.
+ */
+export async function liveHeapMb(child: ServeChild, dir: string): Promise<number> {
+  const before = new Set(readdirSync(dir))
+  process.kill(child.pid, 'SIGUSR2')
+  const deadline = Date.now() + START_TIMEOUT_MS
+  for (;;) {
+    const written = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f))
+    if (written) {
+      await fetch(`${child.baseUrl}/health`, { signal: AbortSignal.timeout(START_TIMEOUT_MS) })
+      const path = join(dir, written)
+      const mb = statSync(path).size / 1024 / 1024
+      rmSync(path, { force: true })
+      return mb
+    }
+    if (Date.now() > deadline)
+      throw new Error(`no heap snapshot of pid ${child.pid} within ${START_TIMEOUT_MS / 1000} s`)
+    await sleep(100)
   }
 }

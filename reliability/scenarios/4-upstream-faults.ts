@@ -690,7 +690,8 @@ async function storedRecords(url: string, source?: LiveSource): Promise<StoredRe
       const observedAt = new Date(r.observedAt).toISOString()
       // Not `rank`: it is the coin's place among all coins when the key was first stored, and a coin
       // that has not updated (same last_updated) still moves as others do; the first stored value
-      // is kept (a later one is a conflict), so it depends on which clocks a run saw, faults or not.
+      // is kept (a later rank alone is no conflict, see OBSERVED_FIELDS), so it depends on which
+      // clocks a run saw, faults or not.
       const values = [
         r.priceUsd,
         r.marketCapUsd,
