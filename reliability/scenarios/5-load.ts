@@ -398,8 +398,10 @@ async function writer(baseUrl: string, seed: number, deadline: number, stats: Lo
   let resent = 0
   let last: Written['body'] | undefined
   const startedAt = performance.now()
-  // Minutes apart, from a start of its own per run: never a key another write or the ETL uses.
-  const base = Date.UTC(2030, 0, 1) + seed * 60_000
+  // Minutes apart, from a start of its own per run: never a key another write or the ETL uses. The
+  // seed picks a minute within two years of 2030 (a seed of 2^31 minutes would be the year 4817,
+  // which the API rightly refuses).
+  const base = Date.UTC(2030, 0, 1) + (seed % 1_000_000) * 60_000
   try {
     for (let n = 0; performance.now() < deadline; n++) {
       const resend = last !== undefined && n % RESEND_EVERY === 0
