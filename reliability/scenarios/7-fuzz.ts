@@ -11,7 +11,13 @@ import { createSourceRegistry } from '../../src/sources/registry.js'
 import { listAppRoutes, type AppRoute } from '../../test/helpers/app-routes.js'
 import { cliEnv, runCli } from '../../test/helpers/cli.js'
 import { csvText, testConfig } from '../../test/helpers/pipeline-fixture.js'
-import { pathValue, queryString, requestBody, type FuzzBody } from '../../test/helpers/request-arbitraries.js'
+import {
+  OFFLINE_SOURCES,
+  pathValue,
+  queryString,
+  requestBody,
+  type FuzzBody,
+} from '../../test/helpers/request-arbitraries.js'
 import type { Scenario, ScenarioResult } from '../scenario.js'
 import {
   heapSnapshotOptions,
@@ -42,16 +48,6 @@ const API_KEY = `reliability-fuzz-${randomUUID()}`
  * quarters) shows against a heap of about 30 MB.
  */
 const MAX_HEAP_RATIO = 1.1
-
-/** No upstream reachable and no CSV file: a run the fuzzer starts fails at once, offline. */
-const OFFLINE = {
-  CSV_PATHS: '/nonexistent/coinpipe-fuzz/missing.csv',
-  COINGECKO_BASE_URL: 'http://127.0.0.1:9/api/v3',
-  COINPAPRIKA_BASE_URL: 'http://127.0.0.1:9/v1',
-  UPSTREAM_MAX_RETRIES: '0',
-  UPSTREAM_CONNECT_TIMEOUT_MS: '200',
-  UPSTREAM_READ_TIMEOUT_MS: '200',
-}
 
 /** How a request authenticates: mostly with a valid key, else without one or with a bad one. */
 const authHeaders = fc.oneof(
@@ -115,7 +111,7 @@ const scenario: Scenario = {
           API_RATE_LIMIT: '100000000/1min',
           LOG_LEVEL: 'warn',
           NODE_OPTIONS: heapSnapshotOptions(snapshots),
-          ...OFFLINE,
+          ...OFFLINE_SOURCES,
         },
         workDir,
       )
@@ -190,7 +186,7 @@ export default scenario
 
 /** Every route of a built app (hidden ones included), as test/api/fuzz.test.ts finds them. */
 async function appRoutes(): Promise<AppRoute[]> {
-  const vars = { DATABASE_URL: 'sqlite::memory:', API_KEYS: API_KEY, ...OFFLINE }
+  const vars = { DATABASE_URL: 'sqlite::memory:', API_KEYS: API_KEY, ...OFFLINE_SOURCES }
   const config = testConfig(vars)
   const db = await openDatabase(config.database)
   const log = createLogger('silent', { pretty: false })

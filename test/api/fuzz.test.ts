@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listAppRoutes } from '../helpers/app-routes.js'
 import { type ApiFixture, importCsv, startApi, WITH_KEY } from '../helpers/api-fixture.js'
 import { csvText } from '../helpers/pipeline-fixture.js'
-import { type FuzzBody, pathValue, queryString, requestBody } from '../helpers/request-arbitraries.js'
+import {
+  type FuzzBody,
+  OFFLINE_SOURCES,
+  pathValue,
+  queryString,
+  requestBody,
+} from '../helpers/request-arbitraries.js'
 import { DIALECTS } from '../helpers/test-database.js'
 
 /**
@@ -17,15 +23,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_261_125)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150)
 
 /** No upstream reachable and no CSV file: a run started by the fuzzer fails at once, offline. */
-const OFFLINE = {
-  API_RATE_LIMIT: 'off',
-  CSV_PATHS: '/nonexistent/coinpipe-fuzz/missing.csv',
-  COINGECKO_BASE_URL: 'http://127.0.0.1:9/api/v3',
-  COINPAPRIKA_BASE_URL: 'http://127.0.0.1:9/v1',
-  UPSTREAM_MAX_RETRIES: '0',
-  UPSTREAM_CONNECT_TIMEOUT_MS: '200',
-  UPSTREAM_READ_TIMEOUT_MS: '200',
-}
+const OFFLINE = { API_RATE_LIMIT: 'off', ...OFFLINE_SOURCES }
 
 // The route list is read from a built app, so routes added later are fuzzed without editing this file.
 const probe = await startApi('sqlite', OFFLINE)

@@ -360,3 +360,13 @@ export const requestBody = (route: AppRoute): fc.Arbitrary<FuzzBody> =>
     },
     { weight: 1, arbitrary: fc.constant({ contentType: undefined, payload: undefined }) },
   )
+
+/** No upstream reachable and no CSV file: a run a fuzzer starts fails at once, offline. */
+export const OFFLINE_SOURCES = {
+  CSV_PATHS: '/nonexistent/coinpipe-fuzz/missing.csv',
+  COINGECKO_BASE_URL: 'http://127.0.0.1:9/api/v3',
+  COINPAPRIKA_BASE_URL: 'http://127.0.0.1:9/v1',
+  UPSTREAM_MAX_RETRIES: '0',
+  UPSTREAM_CONNECT_TIMEOUT_MS: '200',
+  UPSTREAM_READ_TIMEOUT_MS: '200',
+}
