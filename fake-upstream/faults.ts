@@ -58,6 +58,8 @@ export type UpstreamError =
   | { kind: 'key_wrong_host'; plan: 'demo' | 'pro' }
   | { kind: 'not_found'; message: string }
   | { kind: 'bad_request'; message: string }
+  /** History beyond what the plan reaches: 401, error_code 10012 in an extra `error` wrapper. */
+  | { kind: 'history_window'; timestamp: string; reach: string }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 const CG_RATE_LIMITED =
@@ -164,6 +166,16 @@ export function errorReply(source: FakeSource, error: UpstreamError): Reply {
       return json(404, { error: error.message })
     case 'bad_request':
       return json(400, { error: error.message })
+    case 'history_window':
+      return json(401, {
+        error: {
+          status: {
+            timestamp: error.timestamp,
+            error_code: 10012,
+            error_message: `Your request exceeds the allowed time range. Your plan is limited to querying historical data within ${error.reach}.`,
+          },
+        },
+      })
   }
 }
 

@@ -101,7 +101,7 @@ export function priceAt(coin: CatalogueCoin, t: number): number {
   return coin.priceUsd * Math.exp(trend + volatility * (wave + 0.3 * noise))
 }
 
-function volumeAt(coin: CatalogueCoin, t: number): number {
+export function volumeAt(coin: CatalogueCoin, t: number): number {
   if (coin.isActive === false) return 0
   const key = coinKey(coin)
   const supply = Math.max(coin.circulatingSupply, coin.totalSupply * 0.05)
@@ -115,7 +115,7 @@ function volumeAt(coin: CatalogueCoin, t: number): number {
   )
 }
 
-function sinceOf(coin: CatalogueCoin): number {
+export function sinceOf(coin: CatalogueCoin): number {
   if (coin.since) return Date.parse(coin.since)
   const first = Date.UTC(2014, 0, 1)
   const day = Math.floor((seed(coin, 'since') * (REF - 90 * DAY - first)) / DAY)

@@ -163,6 +163,11 @@ export function coingeckoList(coins: readonly CatalogueCoin[], includePlatform: 
     .map(({ platforms, ...rest }) => (includePlatform ? { ...rest, platforms } : rest))
 }
 
+/** CoinPaprika's prices sit a little off CoinGecko's, by a fixed factor per coin (±0.1 %). */
+export function coinpaprikaBias(coin: CatalogueCoin): number {
+  return 1 + 0.002 * (unit(coinKey(coin), 'paprika') - 0.5)
+}
+
 /**
  * A `/tickers` element at CoinPaprika's own `rank` (0 when inactive). The free plan has no
  * `circulating_supply`; `max_supply: 0` means uncapped.
@@ -175,7 +180,7 @@ export function coinpaprikaTicker(
 ): CoinpaprikaTicker {
   const cp = coin.coinpaprika ?? { id: '', symbol: '', name: '' }
   const m = metricsOf(coin, snapshot)
-  const bias = 1 + 0.002 * (unit(coinKey(coin), 'paprika') - 0.5)
+  const bias = coinpaprikaBias(coin)
   const price = m.price * bias
   const known = !coin.supplyUnknownOn?.includes('coinpaprika')
   const change = (window: ChangeWindow) =>
@@ -299,7 +304,7 @@ function imageNumber(coin: CatalogueCoin): number {
   return 100 + Math.floor(unit(key, 'image') * 50_000)
 }
 
-function rfc3339(ms: number): string {
+export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 

@@ -4,6 +4,7 @@
  */
 import { coinsOf, type CatalogueCoin } from './catalogue.js'
 import type { UpstreamError } from './faults.js'
+import { coingeckoRange, coinpaprikaHistorical } from './history.js'
 import type { Snapshot } from './market-model.js'
 import {
   byCodeUnit,
@@ -25,6 +26,8 @@ export interface World {
   /** CoinPaprika's own ranks, 1… without gaps over its active coins; 0 when inactive. */
   coinpaprikaRanks: ReadonlyMap<CatalogueCoin, number>
   coinpaprikaPlan: CoinpaprikaPlan
+  /** 'demo' (also keyless) reaches a year of history, 'pro' all of it. */
+  coingeckoPlan: 'demo' | 'pro'
   memo: Map<string, unknown>
 }
 
@@ -33,6 +36,7 @@ export function createWorld(options: {
   coingeckoMarkets?: number
   coinpaprikaTickers?: number
   coinpaprikaPlan: CoinpaprikaPlan
+  coingeckoPlan?: 'demo' | 'pro'
 }): World {
   const rank = (c: CatalogueCoin) => (c.isActive === false || c.rank === null ? Infinity : c.rank)
   const coinpaprikaCoins = coinsOf('coinpaprika', options.coinpaprikaTickers).sort(
@@ -44,6 +48,7 @@ export function createWorld(options: {
     coinpaprikaCoins,
     coinpaprikaRanks: new Map(coinpaprikaCoins.map((c, i) => [c, rank(c) === Infinity ? 0 : i + 1])),
     coinpaprikaPlan: options.coinpaprikaPlan,
+    coingeckoPlan: options.coingeckoPlan ?? 'demo',
     memo: new Map(),
   }
 }
@@ -71,6 +76,12 @@ export function routeCoingecko(path: string, query: Record<string, string>, worl
     }
   }
   if (path === '/coins/markets') return coingeckoMarketsPage(query, world)
+  const [, chartId] = /^\/coins\/([^/]+)\/market_chart\/range$/.exec(path) ?? []
+  if (chartId !== undefined) {
+    const coin = world.coingeckoCoins.find((c) => c.coingecko?.id === chartId)
+    if (!coin) return { error: { kind: 'not_found', message: 'coin not found' } }
+    return coingeckoRange(coin, query, world.snapshot, world.coingeckoPlan)
+  }
   return { error: { kind: 'not_found', message: 'Incorrect path. Please check https://docs.coingecko.com/' } }
 }
 
@@ -110,6 +121,11 @@ export function routeCoinpaprika(path: string, query: Record<string, string>, wo
     return { payload: remember(world, 'cp:global', () => coinpaprikaGlobal(tickers, world.snapshot)) }
   }
   if (path === '/coins') return { payload: coinpaprikaCoins(world) }
+  const [, historyId] = /^\/tickers\/([^/]+)\/historical$/.exec(path) ?? []
+  if (historyId !== undefined) {
+    const coin = world.coinpaprikaCoins.find((c) => c.coinpaprika?.id === historyId)
+    return coin ? coinpaprikaHistorical(coin, query, world.snapshot, world.coinpaprikaPlan) : idNotFound()
+  }
   const [, kind, id] = /^\/(tickers|coins)\/([^/]+)$/.exec(path) ?? []
   if (kind === 'tickers') {
     const ticker = coinpaprikaTickers(world, world.coinpaprikaPlan).find((t) => t.id === id)

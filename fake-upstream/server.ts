@@ -87,6 +87,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     coingeckoMarkets: options.coingeckoMarkets,
     coinpaprikaTickers: options.coinpaprikaTickers,
     coinpaprikaPlan: options.coinpaprikaPlan ?? 'free',
+    coingeckoPlan: options.keys?.coingecko?.plan ?? 'demo',
   })
   const requests: FakeRequest[] = []
   const faults: { spec: FaultSpec; left: number }[] = []

@@ -446,3 +446,87 @@ describe('fake upstream limits and request log', () => {
     expect(f.coinpaprikaUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/coinpaprika\/v1$/)
   })
 })
+
+describe('fake upstream history', () => {
+  const NOW = Date.parse('2026-11-25T12:00:00Z')
+  const DAY = 86_400_000
+  const seconds = (ms: number) => String(Math.floor(ms / 1000))
+  type Chart = {
+    prices: [number, number][]
+    market_caps: [number, number][]
+    total_volumes: [number, number][]
+  }
+  type Point = { timestamp: string; price: number; volume_24h: number; market_cap: number }
+  const range = (f: FakeUpstream, id: string, from: number, to: number) =>
+    `${f.coingeckoUrl}/coins/${id}/market_chart/range?vs_currency=usd&from=${seconds(from)}&to=${seconds(to)}`
+
+  it('charts a CoinGecko range 5-minutely within the last day, hourly to 90 days, daily beyond', async () => {
+    const f = await start({ now: new Date(NOW) })
+    const steps = async (from: number, to: number) => {
+      const { prices, market_caps, total_volumes } = await json<Chart>(range(f, 'bitcoin', from, to))
+      expect([market_caps.length, total_volumes.length]).toEqual([prices.length, prices.length])
+      return { count: prices.length, step: prices[1]![0] - prices[0]![0], first: prices[0]![0] }
+    }
+    expect(await steps(NOW - DAY, NOW)).toEqual({ count: 289, step: 300_000, first: NOW - DAY })
+    expect(await steps(NOW - 30 * DAY, NOW - 29 * DAY)).toMatchObject({ count: 25, step: 3_600_000 })
+    expect(await steps(NOW - 90 * DAY, NOW)).toMatchObject({ count: 90 * 24 + 1, step: 3_600_000 })
+    const daily = await steps(NOW - 200 * DAY, NOW)
+    expect(daily).toMatchObject({ count: 200, step: DAY })
+    expect(new Date(daily.first).toISOString()).toMatch(/T00:00:00\.000Z$/)
+    // Nothing after the fake's clock, nothing before the coin existed.
+    expect((await steps(NOW - 3_600_000, NOW + 3_600_000)).count).toBe(13)
+  })
+
+  it('agrees with its snapshots: the same model prices both', async () => {
+    const f = await start({ now: new Date(NOW) })
+    const [market] = await json<Row[]>(`${f.coingeckoUrl}/coins/markets?vs_currency=usd&ids=bitcoin`)
+    const updated = Date.parse(market!.last_updated as string)
+    // A 5-minute point close to the snapshot's own time is within a few tenths of a percent of it.
+    const { prices } = await json<Chart>(range(f, 'bitcoin', updated - 300_000, updated))
+    const [at, price] = prices.at(-1)!
+    expect(updated - at).toBeLessThan(300_000)
+    expect(Math.abs(price / (market!.current_price as number) - 1)).toBeLessThan(0.01)
+  })
+
+  it('answers 10012 in an extra error wrapper beyond the Demo plan year, and all of it on Pro', async () => {
+    const demo = await start({ now: new Date(NOW) })
+    const old = await body(range(demo, 'bitcoin', NOW - 400 * DAY, NOW - 399 * DAY))
+    expect(old.status).toBe(401)
+    expect(JSON.parse(old.text)).toMatchObject({ error: { status: { error_code: 10012 } } })
+    expect((await body(range(demo, 'no-such-coin', NOW - DAY, NOW))).status).toBe(404)
+    await demo.close()
+    const pro = await start({ now: new Date(NOW), keys: { coingecko: { key: 'k'.repeat(20), plan: 'pro' } } })
+    const response = await fetch(range(pro, 'bitcoin', NOW - 400 * DAY, NOW - 399 * DAY), {
+      headers: { 'x-cg-pro-api-key': 'k'.repeat(20) },
+    })
+    expect(response.status).toBe(200)
+  })
+
+  it('serves CoinPaprika ticker history by interval and limit, within the free plan’s reach', async () => {
+    const f = await start({ now: new Date(NOW) })
+    const history = (query: string) => `${f.coinpaprikaUrl}/tickers/btc-bitcoin/historical?${query}`
+    const daily = await json<Point[]>(history(`start=${seconds(NOW - 364 * DAY)}&interval=1d`))
+    expect(daily).toHaveLength(364)
+    expect(daily[0]).toEqual({
+      timestamp: expect.stringMatching(/T00:00:00Z$/) as unknown,
+      price: expect.any(Number) as unknown,
+      volume_24h: expect.any(Number) as unknown,
+      market_cap: expect.any(Number) as unknown,
+    })
+    const hourly = await json<Point[]>(history(`start=2026-11-24T12:00:00Z&interval=1h&limit=5`))
+    expect(hourly.map((p) => p.timestamp)).toEqual([
+      '2026-11-24T12:00:00Z',
+      '2026-11-24T13:00:00Z',
+      '2026-11-24T14:00:00Z',
+      '2026-11-24T15:00:00Z',
+      '2026-11-24T16:00:00Z',
+    ])
+    for (const query of [`start=${seconds(NOW - 400 * DAY)}&interval=1d`, 'start=2026-11-20&interval=1h']) {
+      const refused = await body(history(query))
+      expect(refused.status, query).toBe(401)
+      expect(JSON.parse(refused.text)).toMatchObject({ error: { status: { error_code: 10012 } } })
+    }
+    expect((await body(history('interval=1d'))).status).toBe(400)
+    expect((await body(history('start=2026-11-24&interval=7m'))).status).toBe(400)
+  })
+})
