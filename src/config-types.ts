@@ -1,4 +1,4 @@
-import type { LogLevel, SourceName } from './config.js'
+import type { ApiScope, LogLevel, SourceName } from './config.js'
 import type { DecimalMark } from './domain/parse-decimal.js'
 
 // The shape of the configuration `loadConfig` returns; config.ts re-exports every type here.
@@ -20,7 +20,9 @@ export interface Config {
     /** Origins allowed cross-origin (`['*']` for any); `undefined` leaves CORS off. */
     readonly corsOrigins: readonly string[] | undefined
   }
-  readonly api: { readonly keys: readonly string[]; readonly readKeysRequired: boolean }
+  readonly api: { readonly keys: readonly ApiKeyConfig[]; readonly readKeysRequired: boolean }
+  /** JWT bearer tokens accepted beside API_KEYS; `undefined` unless AUTH_JWKS_URL or AUTH_JWT_SECRET is set. */
+  readonly auth: JwtAuthConfig | undefined
   readonly assets: {
     /** A source whose latest observation trails the asset's newest one by more than this is left out of the consensus. */
     readonly staleAfterMs: number
@@ -66,6 +68,24 @@ export interface Config {
   readonly redisUrl: string | undefined
   readonly queue: QueueConfig
   readonly logLevel: LogLevel
+}
+
+/** One key of API_KEYS and the scopes it grants (all of them when the key names none). */
+export interface ApiKeyConfig {
+  readonly key: string
+  readonly scopes: readonly ApiScope[]
+}
+
+/** How `Authorization: Bearer <JWT>` is verified: by an OIDC provider's JWKS, an HS256 secret, or both. */
+export interface JwtAuthConfig {
+  /** Asymmetric signatures (RS*, PS*, ES*, EdDSA) checked against this JWKS, cached and refetched on an unknown `kid`. */
+  readonly jwksUrl: string | undefined
+  /** HS256 signatures checked with this shared secret (≥ 32 bytes). */
+  readonly jwtSecret: string | undefined
+  /** The `iss` a token must carry; not checked when unset. */
+  readonly issuer: string | undefined
+  /** `aud` values accepted (a token's `aud` must name one); not checked when empty. */
+  readonly audience: readonly string[]
 }
 
 /** Queue mode's settings; read whether or not REDIS_URL is set, used only when it is. */

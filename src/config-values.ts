@@ -118,10 +118,55 @@ export function parseFieldAliases(value: string): Record<string, string> {
   return aliases
 }
 
-export function parseApiKeys(value: string): string[] {
-  const keys = parseList(value)
-  if (keys.some((key) => key.length < 16)) throw new Error('key too short')
-  return keys
+/** Three base64url parts joined by dots (the last empty when unsigned): a compact JWS, as a bearer value. */
+export const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
+
+/** A parse failure whose message is safe to show: it names what is wrong, never a secret's value. */
+export class ConfigValueError extends Error {}
+
+/**
+ * `key`, or `key:scope+scope`: each key with the scopes it grants, every scope when it names none.
+ * A problem names a key by its position, never by its value; an unknown scope is named when it
+ * looks like one (anything else after the `:` may be part of a key).
+ */
+export function parseApiKeys<S extends string>(
+  value: string,
+  scopes: readonly S[],
+): { key: string; scopes: readonly S[] }[] {
+  const seen = new Set<string>()
+  return parseList(value).map((entry, i) => {
+    const at = entry.indexOf(':')
+    const key = at === -1 ? entry : entry.slice(0, at)
+    const which = `key ${i + 1}`
+    if (key.length < 16) throw new ConfigValueError(`${which} is shorter than 16 characters`)
+    if (seen.has(key)) throw new ConfigValueError(`${which} is listed twice`)
+    seen.add(key)
+    if (at === -1) return { key, scopes }
+    const named = entry.slice(at + 1).split('+')
+    const granted = named.map((scope) => {
+      if (scope === '') throw new ConfigValueError(`${which} has an empty scope after its ":" or a "+"`)
+      if ((scopes as readonly string[]).includes(scope)) return scope as S
+      if (/^[a-z][a-z:_-]{0,31}$/.test(scope))
+        throw new ConfigValueError(`${which} names the unknown scope "${scope}"`)
+      throw new ConfigValueError(`${which} has something after its ":" that is not a list of scopes`)
+    })
+    return { key, scopes: [...new Set(granted)] }
+  })
+}
+
+/** An http(s) URL kept as written (a JWKS URL's trailing slash may matter). */
+export function parseHttpUrlExact(value: string): string {
+  const url = new URL(value)
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
+  return value
+}
+
+/** An HS256 secret: RFC 7518 §3.2 wants a key at least as long as the hash, 32 bytes. */
+export function parseJwtSecret(value: string): string | undefined {
+  if (value === '') return undefined
+  const bytes = Buffer.byteLength(value, 'utf8')
+  if (bytes < 32) throw new ConfigValueError(`it is ${bytes} bytes long; HS256 needs at least 32`)
+  return value
 }
 
 /** `auto`, or the one character that separates fields (`tab` and `\t` name the tab). */

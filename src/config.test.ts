@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { loadConfig } from './config.js'
 import { ConfigError } from './errors.js'
 
+const JWKS_URL = 'https://id.example.com/realms/coinpipe/protocol/openid-connect/certs'
+const SECRET_32 = 's'.repeat(32)
+const ALL_SCOPES = ['read', 'records:write', 'runs:write', 'assets:admin']
+
 const problemsOf = (env: Record<string, string>): readonly string[] => {
   try {
     loadConfig(env)
@@ -77,7 +81,13 @@ describe('loadConfig', () => {
     expect(config.sources.coinpaprika.apiKey).toBe('cp-key')
     expect(config.etl.schedules).toEqual({ coingecko: '0 * * * *', coinpaprika: '0 * * * *', csv: 'off' })
     expect(config.etl.runOnStart).toBe(false)
-    expect(config.api).toEqual({ keys: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'], readKeysRequired: true })
+    expect(config.api).toEqual({
+      keys: [
+        { key: 'aaaaaaaaaaaaaaaa', scopes: ['read', 'records:write', 'runs:write', 'assets:admin'] },
+        { key: 'bbbbbbbbbbbbbbbb', scopes: ['read', 'records:write', 'runs:write', 'assets:admin'] },
+      ],
+      readKeysRequired: true,
+    })
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379')
     expect(config.queue).toEqual({ prefix: 'coinpipe-staging', leaseMs: 5000 })
     expect(config.logLevel).toBe('debug')
@@ -134,14 +144,97 @@ describe('loadConfig', () => {
 
   it('refuses to require keys for reads when no key exists', () => {
     expect(problemsOf({ API_READ_KEYS_REQUIRED: 'true' })).toEqual([
-      'API_READ_KEYS_REQUIRED=true needs API_KEYS to be set',
+      'API_READ_KEYS_REQUIRED=true needs API_KEYS, AUTH_JWKS_URL or AUTH_JWT_SECRET to be set',
     ])
+    expect(loadConfig({ API_READ_KEYS_REQUIRED: 'true', AUTH_JWKS_URL: JWKS_URL }).api.readKeysRequired).toBe(
+      true,
+    )
   })
 
   it('returns a frozen object', () => {
     const config = loadConfig({})
     expect(Object.isFrozen(config.http)).toBe(true)
     expect(Object.isFrozen(config.sources.enabled)).toBe(true)
+  })
+
+  describe('authentication', () => {
+    it('reads the scopes each API key grants, every scope for a key that names none', () => {
+      const { keys } = loadConfig({
+        API_KEYS: 'aaaaaaaaaaaaaaaa:read+records:write, bbbbbbbbbbbbbbbb, cccccccccccccccc:assets:admin',
+      }).api
+      expect(keys).toEqual([
+        { key: 'aaaaaaaaaaaaaaaa', scopes: ['read', 'records:write'] },
+        { key: 'bbbbbbbbbbbbbbbb', scopes: ALL_SCOPES },
+        { key: 'cccccccccccccccc', scopes: ['assets:admin'] },
+      ])
+    })
+
+    it.each([
+      [
+        'an unknown scope, naming it',
+        'aaaaaaaaaaaaaaaa:read+records:delete',
+        'key 1 names the unknown scope "records:delete"',
+      ],
+      ['a short key', 'aaaaaaaaaaaaaaaa,short:read', 'key 2 is shorter than 16 characters'],
+      ['a key listed twice', 'aaaaaaaaaaaaaaaa:read,aaaaaaaaaaaaaaaa', 'key 2 is listed twice'],
+      ['an empty scope', 'aaaaaaaaaaaaaaaa:read+', 'key 1 has an empty scope'],
+    ])('refuses API_KEYS with %s, never echoing a key', (_what, value, problem) => {
+      const problems = problemsOf({ API_KEYS: value })
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toContain(`API_KEYS is invalid: ${problem}`)
+      expect(problems[0]).not.toContain('aaaaaaaaaaaaaaaa')
+    })
+
+    it('names no scope that may be part of a key with a colon in it', () => {
+      const [problem] = problemsOf({ API_KEYS: 'aaaaaaaaaaaaaaaa:Secret-Part-0123456789' })
+      expect(problem).toContain('key 1 has something after its ":" that is not a list of scopes')
+      expect(problem).not.toMatch(/Secret-Part|aaaa/)
+    })
+
+    it('reads the JWT settings: a JWKS URL as written, a secret, the issuer and the accepted audiences', () => {
+      const config = loadConfig({
+        AUTH_JWKS_URL: `${JWKS_URL}/`,
+        AUTH_JWT_SECRET: SECRET_32,
+        AUTH_JWT_ISSUER: 'https://id.example.com/realms/coinpipe',
+        AUTH_JWT_AUDIENCE: 'coinpipe, coinpipe-staging',
+      })
+      expect(config.auth).toEqual({
+        jwksUrl: `${JWKS_URL}/`,
+        jwtSecret: SECRET_32,
+        issuer: 'https://id.example.com/realms/coinpipe',
+        audience: ['coinpipe', 'coinpipe-staging'],
+      })
+      expect(loadConfig({}).auth).toBeUndefined()
+      expect(loadConfig({ AUTH_JWKS_URL: JWKS_URL }).auth).toMatchObject({
+        jwtSecret: undefined,
+        audience: [],
+      })
+    })
+
+    it('refuses an HS256 secret under 32 bytes, never echoing it, and a JWKS URL that is not http(s)', () => {
+      const problems = problemsOf({
+        AUTH_JWT_SECRET: 'too-short-secret',
+        AUTH_JWKS_URL: 'ftp://id.example.com/jwks',
+      })
+      expect(problems).toEqual([
+        expect.stringContaining('AUTH_JWKS_URL="ftp://id.example.com/jwks" is invalid'),
+        'AUTH_JWT_SECRET is invalid: it is 16 bytes long; HS256 needs at least 32; expected a shared HS256 secret of at least 32 bytes',
+      ])
+    })
+
+    it('refuses an issuer or audience without a way to verify tokens', () => {
+      expect(
+        problemsOf({ AUTH_JWT_ISSUER: 'https://id.example.com', AUTH_JWT_AUDIENCE: 'coinpipe' }),
+      ).toEqual(['AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE need AUTH_JWKS_URL or AUTH_JWT_SECRET to be set'])
+    })
+
+    it('refuses an API key shaped like a JWT when tokens are on: it would be verified as one', () => {
+      const keys = 'aaaaaaaaaaaaaaaa,header.payload.signature'
+      expect(loadConfig({ API_KEYS: keys }).api.keys).toHaveLength(2)
+      const [problem] = problemsOf({ API_KEYS: keys, AUTH_JWT_SECRET: SECRET_32 })
+      expect(problem).toContain('key 2 has the shape of a JWT')
+      expect(problem).not.toContain('header.payload')
+    })
   })
 
   describe('API hardening', () => {

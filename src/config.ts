@@ -19,6 +19,10 @@ import {
   parseApiKeys,
   parseCsvDelimiter,
   parseKeyPrefix,
+  parseHttpUrlExact,
+  parseJwtSecret,
+  ConfigValueError,
+  JWT_SHAPE,
 } from './config-values.js'
 import { ConfigError } from './errors.js'
 
@@ -28,6 +32,10 @@ export type SourceName = (typeof SOURCE_NAMES)[number]
 /** Sources a record can carry: the ETL sources plus manual entry over the API. */
 export const RECORD_SOURCES = [...SOURCE_NAMES, 'manual'] as const
 export type RecordSource = (typeof RECORD_SOURCES)[number]
+
+/** What an API key or a token may be allowed to do; a key that names none may do all of it. */
+export const API_SCOPES = ['read', 'records:write', 'runs:write', 'assets:admin'] as const
+export type ApiScope = (typeof API_SCOPES)[number]
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -47,11 +55,13 @@ function packageRoot(from: string): string {
 const SAMPLE_CSV = resolve(PACKAGE_ROOT, 'data/sample-prices.csv')
 
 export type {
+  ApiKeyConfig,
   CompareThresholds,
   Config,
   CoingeckoPlan,
   DatabaseConfig,
   IdentityConfig,
+  JwtAuthConfig,
   QueueConfig,
   RateLimit,
   TrustProxy,
@@ -61,7 +71,7 @@ import type { CompareThresholds, Config, CoingeckoPlan, DatabaseConfig } from '.
 
 export const COINGECKO_PLANS = ['demo', 'pro'] as const satisfies readonly CoingeckoPlan[]
 
-const SECRET_VARIABLES = /KEY|DATABASE_URL|REDIS_URL/
+const SECRET_VARIABLES = /KEY|SECRET|DATABASE_URL|REDIS_URL/
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -76,9 +86,10 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     const value = raw === undefined || raw === '' ? fallback : raw
     try {
       return parse(value)
-    } catch {
+    } catch (error) {
       const shown = SECRET_VARIABLES.test(name) ? '' : `=${JSON.stringify(raw)}`
-      problems.push(`${name}${shown} is invalid: expected ${expects}`)
+      const why = error instanceof ConfigValueError ? `${error.message}; ` : ''
+      problems.push(`${name}${shown} is invalid: ${why}expected ${expects}`)
       return parse(fallback)
     }
   }
@@ -184,7 +195,25 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
       'milliseconds (0: never fetch)',
     ),
   }
-  const keys = read('API_KEYS', '', parseApiKeys, 'comma-separated keys of at least 16 characters')
+  const keys = read(
+    'API_KEYS',
+    '',
+    (v) => parseApiKeys(v, API_SCOPES),
+    `comma-separated keys of at least 16 characters, each optionally followed by :scope+scope… (${API_SCOPES.join(', ')})`,
+  )
+  const jwksUrl = read(
+    'AUTH_JWKS_URL',
+    '',
+    (v) => (v === '' ? undefined : parseHttpUrlExact(v)),
+    'an http(s) URL',
+  )
+  const jwtSecret = read('AUTH_JWT_SECRET', '', parseJwtSecret, 'a shared HS256 secret of at least 32 bytes')
+  const jwtIssuer = optional('AUTH_JWT_ISSUER')
+  const jwtAudience = read('AUTH_JWT_AUDIENCE', '', parseList, 'comma-separated audience values')
+  const auth =
+    jwksUrl === undefined && jwtSecret === undefined
+      ? undefined
+      : { jwksUrl, jwtSecret, issuer: jwtIssuer, audience: jwtAudience }
   const readKeysRequired = read('API_READ_KEYS_REQUIRED', 'false', parseBoolean, 'true or false')
   const bodyLimitBytes = readInt('API_BODY_LIMIT_BYTES', '65536', 1024, 10_485_760, 'bytes')
   const apiRateLimit = read(
@@ -219,14 +248,23 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
     (v) => parseEnum(v.toLowerCase(), LOG_LEVELS),
     LOG_LEVELS.join(', '),
   )
-  if (readKeysRequired && keys.length === 0)
-    problems.push('API_READ_KEYS_REQUIRED=true needs API_KEYS to be set')
+  if (readKeysRequired && keys.length === 0 && !auth)
+    problems.push('API_READ_KEYS_REQUIRED=true needs API_KEYS, AUTH_JWKS_URL or AUTH_JWT_SECRET to be set')
+  if (!auth && (jwtIssuer !== undefined || jwtAudience.length > 0))
+    problems.push('AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE need AUTH_JWKS_URL or AUTH_JWT_SECRET to be set')
+  // A bearer value shaped like a JWT is verified as one when tokens are on: such a key could never match.
+  const jwtShaped = keys.findIndex(({ key }) => JWT_SHAPE.test(key))
+  if (auth && jwtShaped !== -1)
+    problems.push(
+      `API_KEYS is invalid: key ${jwtShaped + 1} has the shape of a JWT (three parts joined by dots), so it would be verified as a token; choose a key without dots`,
+    )
 
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze({
     database,
     http: { host, port, bodyLimitBytes, rateLimit: apiRateLimit, trustProxy, corsOrigins },
     api: { keys, readKeysRequired },
+    auth,
     sources: {
       enabled,
       csv: {
@@ -264,11 +302,12 @@ export function loadConfig(env: Env = readProcessEnv()): Config {
 }
 
 /**
- * Every variable `loadConfig` reads, sorted: it reads an empty environment that records each name
- * asked for. Container and deployment files are checked against this list.
+ * Every variable coinpipe reads, sorted: `loadConfig` and `tracingRequested` read an empty
+ * environment that records each name asked for; then the OpenTelemetry variables the README lists.
+ * Container and deployment files are checked against this list.
  */
 export function listConfigVariables(): string[] {
-  const names = new Set<string>()
+  const names = new Set<string>(OTEL_VARIABLES)
   const recorder = new Proxy<Env>(
     {},
     {
@@ -279,7 +318,37 @@ export function listConfigVariables(): string[] {
     },
   )
   loadConfig(recorder)
+  tracingRequested(recorder)
   return [...names].sort()
+}
+
+/**
+ * The standard OpenTelemetry variables the README and .env.example document. The SDK reads them
+ * (and the other OTEL_*) itself, as the OpenTelemetry specification says: a bad value is warned
+ * about and ignored, never a reason to stop.
+ */
+const OTEL_VARIABLES = [
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+]
+
+/**
+ * Whether traces are to be exported: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+ * or OTEL_TRACES_EXPORTER is set (in the environment or `.env`, like every other setting), and
+ * neither OTEL_SDK_DISABLED=true nor OTEL_TRACES_EXPORTER=none turns them off. Asked before any
+ * command loads: without tracing, the OpenTelemetry SDK is never loaded at all.
+ */
+export function tracingRequested(env: Env = readProcessEnv()): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false
+  const exporters = parseList(env.OTEL_TRACES_EXPORTER?.toLowerCase() ?? '')
+  if (exporters.length > 0) return exporters[0] !== 'none'
+  return [env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT].some(
+    (endpoint) => endpoint !== undefined && endpoint.trim() !== '',
+  )
 }
 
 function readProcessEnv(): Env {

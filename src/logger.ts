@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino'
 import { REDACTED, redactSecrets } from './redact-secrets.js'
+import { activeSpanIds, tracingEnabled } from './telemetry/tracing.js'
 
 export type { Logger }
 
@@ -18,6 +19,7 @@ export const REDACTED_PATHS = [
     ),
   ),
   'config.api.keys',
+  'config.auth.jwtSecret',
   'config.database.url',
   'config.redisUrl',
   'config.sources.coingecko.apiKey',
@@ -38,6 +40,9 @@ export function createLogger(
     // The last line of defence, on the finished line: a password in any URL and a key in any query
     // string, wherever it sits (a message, an error, a field nobody thought of).
     hooks: { streamWrite: redactSecrets },
+    // With tracing on, a line written inside a span carries its trace_id and span_id, so a log
+    // search and a trace view meet; without it, no mixin runs at all.
+    ...(tracingEnabled() ? { mixin: traceIdsMixin } : {}),
   }
   if (pretty) {
     return pino({
@@ -49,4 +54,9 @@ export function createLogger(
     })
   }
   return pino(base, opts.destination ?? pino.destination({ fd, sync: true }))
+}
+
+/** A fresh object each time: pino assigns the line's own fields into what a mixin returns. */
+function traceIdsMixin(): object {
+  return activeSpanIds() ?? {}
 }

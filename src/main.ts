@@ -14,7 +14,7 @@ import {
   SERVE_HELP,
   WORKER_HELP,
 } from './cli/help-text.js'
-import { PACKAGE_ROOT, SOURCE_NAMES } from './config.js'
+import { PACKAGE_ROOT, SOURCE_NAMES, tracingRequested } from './config.js'
 import { isDatabaseUnreachable } from './db/connection-error.js'
 import { AppError, errorMessage } from './errors.js'
 
@@ -57,6 +57,20 @@ function program(): Command {
     })
     .exitOverride()
     .addHelpText('after', PROGRAM_HELP)
+    // Before any command's module loads, and only when a command runs (never for --help): tracing
+    // starts when OTEL_* asks for it, and the OpenTelemetry SDK is never loaded otherwise.
+    .hook('preAction', async () => {
+      if (!tracingRequested()) return
+      try {
+        const { startTelemetry } = await import('./telemetry/start-telemetry.js')
+        startTelemetry(packageVersion())
+      } catch (error) {
+        // Traces are worth less than the command: it runs untraced.
+        console.error(
+          `coinpipe: tracing is off: the OpenTelemetry SDK did not start (${errorMessage(error)})`,
+        )
+      }
+    })
 
   cli
     .command('serve')

@@ -17,7 +17,7 @@ export function apiKeyControl(onChange: () => void): { button: HTMLElement; pane
     type: 'password',
     autocomplete: 'off',
     spellcheck: 'false',
-    placeholder: 'Paste a key from API_KEYS',
+    placeholder: 'Paste a key from API_KEYS, or a bearer token',
     'data-api-key': '',
   })
   const submit = h('button', { type: 'submit', class: 'primary', 'data-api-key-submit': '' }, 'Use key')
@@ -92,7 +92,7 @@ export function apiKeyControl(onChange: () => void): { button: HTMLElement; pane
     sync(
       stored
         ? `The API refused the stored key: ${detail}. Paste another one.`
-        : `This API needs a key to read data (${detail}). Paste one of the server's API_KEYS.`,
+        : `This API needs a key to read data (${detail}). Paste one of the server's API_KEYS, or a token with the read scope.`,
     )
     // Opened once per refusal streak; polling must not keep stealing the page.
     if (!asked) {

@@ -149,6 +149,8 @@ export interface Run {
   rejected: number
   error_code: string | null
   error_message: string | null
+  /** Who asked for it: `key:<hash prefix>`, `jwt:<sub>` or `cli`; null for the schedule. */
+  started_by: string | null
 }
 
 export interface SchemaChange {

@@ -46,7 +46,7 @@ export function forgetApiKey(): void {
 
 const unauthorizedListeners = new Set<(detail: string) => void>()
 
-/** Called whenever a read answers 401, so the key form can ask for a key. */
+/** Called whenever a read answers 401 (or 403 for a missing scope), so the key form can ask for a key. */
 export function onUnauthorized(listener: (detail: string) => void): void {
   unauthorizedListeners.add(listener)
 }
@@ -85,7 +85,8 @@ export async function fetchJson<T>(
     typeof problem.detail === 'string' ? problem.detail : `${path} answered HTTP ${response.status}`
   const code = typeof problem.code === 'string' ? problem.code : `HTTP_${response.status}`
   const error = new ApiError(response.status, code, detail)
-  if (response.status === 401) {
+  // A key or token without the `read` scope is refused as surely as a wrong one.
+  if (response.status === 401 || code === 'INSUFFICIENT_SCOPE') {
     refusal = error
     for (const listener of unauthorizedListeners) listener(detail)
   }

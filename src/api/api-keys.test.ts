@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { createKeyChecker, createKeyIdentifier, UnauthorizedError } from './api-keys.js'
+import { API_SCOPES } from '../config.js'
+import { createKeyTable, presentedCredential } from './api-keys.js'
 
 const compared = vi.hoisted(() => [] as [Buffer, Buffer][])
 
@@ -20,18 +21,23 @@ const OTHER_KEY = 'k-fedcba9876543210-second'
 
 const withHeaders = (headers: Record<string, string>) => ({ headers }) as unknown as FastifyRequest
 
-describe('createKeyChecker', () => {
-  const check = createKeyChecker([KEY, OTHER_KEY])
+describe('createKeyTable', () => {
+  const find = createKeyTable([
+    { key: KEY, scopes: API_SCOPES },
+    { key: OTHER_KEY, scopes: ['read', 'records:write'] },
+  ])
   beforeEach(() => {
     compared.length = 0
   })
 
-  it.each([
-    ['Authorization: Bearer', { authorization: `Bearer ${KEY}` }],
-    ['X-API-Key', { 'x-api-key': KEY }],
-    ['the second key', { 'x-api-key': OTHER_KEY }],
-  ])('accepts a configured key as %s', (_how, headers) => {
-    expect(() => check(withHeaders(headers))).not.toThrow()
+  it('finds each configured key with its scopes, named by a hash prefix and never by the key', () => {
+    const first = find(KEY)
+    expect(first?.actor).toMatch(/^key:[0-9a-f]{32}$/)
+    expect(first?.actor).not.toContain(KEY)
+    expect([...(first?.scopes ?? [])]).toEqual([...API_SCOPES])
+    const second = find(OTHER_KEY)
+    expect(second?.actor).not.toBe(first?.actor)
+    expect([...(second?.scopes ?? [])]).toEqual(['read', 'records:write'])
   })
 
   it.each([
@@ -41,19 +47,14 @@ describe('createKeyChecker', () => {
     ['much longer', KEY.repeat(50)],
     ['of one character', 'k'],
     ['differing only in case', KEY.toUpperCase()],
-  ])('refuses a wrong key %s', (_what, key) => {
-    expect(() => check(withHeaders({ 'x-api-key': key }))).toThrow(UnauthorizedError)
-    expect(() => check(withHeaders({ authorization: `Bearer ${key}` }))).toThrow('the API key is not valid')
+  ])('finds no key for a wrong one %s', (_what, key) => {
+    expect(find(key)).toBeUndefined()
   })
 
   it('compares SHA-256 digests of equal length with timingSafeEqual, against every configured key', () => {
     for (const key of [KEY, 'short', KEY.repeat(10)]) {
       compared.length = 0
-      try {
-        check(withHeaders({ 'x-api-key': key }))
-      } catch {
-        // a wrong key throws; what matters here is how it was compared
-      }
+      find(key)
       expect(compared).toHaveLength(2)
       for (const [known, candidate] of compared) {
         expect(known).toHaveLength(32)
@@ -62,43 +63,24 @@ describe('createKeyChecker', () => {
     }
   })
 
-  it('refuses a request without a key, or with a key under another scheme, naming both headers', () => {
-    expect(() => check(withHeaders({}))).toThrow(/Authorization: Bearer <key>.*X-API-Key/)
-    expect(() => check(withHeaders({ authorization: `Basic ${KEY}` }))).toThrow(UnauthorizedError)
-    expect(() => check(withHeaders({ 'x-api-key': '' }))).toThrow(UnauthorizedError)
-  })
-
-  it('says how to configure keys when there are none', () => {
-    const none = createKeyChecker([])
-    expect(() => none(withHeaders({ 'x-api-key': KEY }))).toThrow(/API_KEYS/)
-  })
-
-  it('never puts the presented key in its error', () => {
-    const wrong = 'k-wrong-but-secret-000'
-    try {
-      check(withHeaders({ 'x-api-key': wrong }))
-      expect.unreachable()
-    } catch (error) {
-      expect(String((error as Error).message)).not.toContain(wrong)
-      expect(JSON.stringify((error as UnauthorizedError).context)).not.toContain(wrong)
-    }
+  it('finds nothing when no key is configured', () => {
+    expect(createKeyTable([])(KEY)).toBeUndefined()
   })
 })
 
-describe('createKeyIdentifier', () => {
-  const identify = createKeyIdentifier([KEY, OTHER_KEY])
-
-  it('names a valid key by a hash, the same from either header, never by the key', () => {
-    const id = identify(withHeaders({ 'x-api-key': KEY }))
-    expect(id).toMatch(/^[0-9a-f]{32}$/)
-    expect(id).not.toContain(KEY)
-    expect(identify(withHeaders({ authorization: `Bearer ${KEY}` }))).toBe(id)
-    expect(identify(withHeaders({ 'x-api-key': OTHER_KEY }))).not.toBe(id)
+describe('presentedCredential', () => {
+  it.each([
+    ['Authorization: Bearer', { authorization: `Bearer ${KEY}` }, 'bearer'],
+    ['a lower-case scheme and trailing space', { authorization: `bearer ${KEY} ` }, 'bearer'],
+    ['X-API-Key', { 'x-api-key': KEY }, 'x-api-key'],
+    ['X-API-Key beside a bearer value', { 'x-api-key': KEY, authorization: 'Bearer other' }, 'x-api-key'],
+  ])('reads a key sent as %s', (_how, headers, via) => {
+    expect(presentedCredential(withHeaders(headers))).toEqual({ value: KEY, via })
   })
 
-  it('names no wrong key and no missing one', () => {
-    expect(identify(withHeaders({ 'x-api-key': KEY + 'x' }))).toBeUndefined()
-    expect(identify(withHeaders({}))).toBeUndefined()
-    expect(createKeyIdentifier([])(withHeaders({ 'x-api-key': KEY }))).toBeUndefined()
+  it('reads none from a request without one, another scheme or an empty header', () => {
+    expect(presentedCredential(withHeaders({}))).toBeUndefined()
+    expect(presentedCredential(withHeaders({ authorization: `Basic ${KEY}` }))).toBeUndefined()
+    expect(presentedCredential(withHeaders({ 'x-api-key': '' }))).toBeUndefined()
   })
 })

@@ -1,62 +1,47 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { AppError } from '../errors.js'
+import type { ApiKeyConfig } from '../config.js'
+import type { Principal } from './principal.js'
 
-export class UnauthorizedError extends AppError {
-  readonly code = 'UNAUTHORIZED'
-}
-
-/** Compares keys in constant time: both sides are hashed to the same length first. */
-export function createKeyChecker(keys: readonly string[]): (request: FastifyRequest) => void {
-  const matches = keyMatcher(keys)
-  return (request) => {
-    if (keys.length === 0) {
-      throw new UnauthorizedError(
-        'writes are disabled because no API key is configured: set API_KEYS to one or more comma-separated keys of at least 16 characters and restart',
-      )
-    }
-    const presented = presentedKey(request)
-    if (presented === undefined) {
-      throw new UnauthorizedError(
-        'this endpoint needs an API key in "Authorization: Bearer <key>" or "X-API-Key: <key>"',
-      )
-    }
-    if (!matches(digest(presented))) throw new UnauthorizedError('the API key is not valid')
-  }
+/** A credential as a request presents it, and where: `X-API-Key` wins over `Authorization: Bearer`. */
+export interface PresentedCredential {
+  readonly value: string
+  readonly via: 'x-api-key' | 'bearer'
 }
 
 /**
- * A stable name for the valid API key a request presents (a hash, never the key itself), or
- * `undefined` when it presents none or a wrong one: an invented key must not buy a fresh rate limit.
+ * Finds the configured key a presented value is, in constant time: both sides are hashed to the same
+ * length first, and every key is compared whatever matched. Answers the key's principal (its actor
+ * is `key:` and a hash prefix, never the key), or `undefined` for a value that is no key.
  */
-export function createKeyIdentifier(
-  keys: readonly string[],
-): (request: FastifyRequest) => string | undefined {
-  const matches = keyMatcher(keys)
-  return (request) => {
-    const presented = keys.length === 0 ? undefined : presentedKey(request)
-    if (presented === undefined) return undefined
+export function createKeyTable(keys: readonly ApiKeyConfig[]): (presented: string) => Principal | undefined {
+  const known = keys.map(({ key, scopes }) => {
+    const keyDigest = digest(key)
+    return { keyDigest, principal: { actor: keyActor(keyDigest), scopes: new Set(scopes) } }
+  })
+  return (presented) => {
     const candidate = digest(presented)
-    return matches(candidate) ? candidate.subarray(0, 16).toString('hex') : undefined
+    let found: Principal | undefined
+    for (const { keyDigest, principal } of known) {
+      const equal = timingSafeEqual(keyDigest, candidate)
+      found = equal ? principal : found
+    }
+    return found
   }
 }
 
-/** Whether a key digest is one of `keys`, looking at every key whatever matched, each in constant time. */
-function keyMatcher(keys: readonly string[]): (candidate: Buffer) => boolean {
-  const digests = keys.map(digest)
-  return (candidate) => {
-    let match = false
-    for (const known of digests) match = timingSafeEqual(known, candidate) || match
-    return match
-  }
-}
-
-function presentedKey(request: FastifyRequest): string | undefined {
+/** The credential a request presents, or `undefined`; a header under another scheme presents none. */
+export function presentedCredential(request: FastifyRequest): PresentedCredential | undefined {
   const header = request.headers['x-api-key']
-  if (typeof header === 'string' && header !== '') return header
+  if (typeof header === 'string' && header !== '') return { value: header, via: 'x-api-key' }
   const authorization = request.headers.authorization
   const match = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization)
-  return match?.[1]
+  return match?.[1] === undefined ? undefined : { value: match[1], via: 'bearer' }
+}
+
+/** `key:` and the first 16 bytes of the key's SHA-256 in hex: names a key in logs, rate limits and attribution. */
+function keyActor(keyDigest: Buffer): string {
+  return `key:${keyDigest.subarray(0, 16).toString('hex')}`
 }
 
 function digest(key: string): Buffer {

@@ -12,14 +12,17 @@ import Fastify, {
 } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CompareThresholds, Config } from '../config.js'
+import type { ApiScope, CompareThresholds, Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { createInProcessScheduler } from '../jobs/scheduler.js'
 import type { QueueView, RunStarter } from '../pipeline/run-starter.js'
 import { createMetrics } from '../metrics/metrics.js'
+import { tracingEnabled } from '../telemetry/tracing.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
-import { createKeyChecker, createKeyIdentifier } from './api-keys.js'
+import { createAuthenticator, guardReads } from './authenticator.js'
+import type { JwksOptions } from './jwt-verifier.js'
 import { answerFrameworkError, registerErrorHandler } from './error-handler.js'
+import { assetRemapRoutes } from './routes/asset-remap-routes.js'
 import { assetRoutes } from './routes/asset-routes.js'
 import { batchRoutes } from './routes/batch-routes.js'
 import { dashboardRoutes } from './routes/dashboard-routes.js'
@@ -37,7 +40,10 @@ export interface ApiDeps {
   readonly db: Db
   readonly pipeline: PipelineContext
   readonly enabledSources: readonly string[]
-  readonly requireWriteKey: onRequestHookHandler
+  /** An onRequest hook: the request's API key or token must grant `scope` (401/403 otherwise). */
+  readonly requireScope: (scope: ApiScope) => onRequestHookHandler
+  /** Who made a request that passed `requireScope` (`key:…`, `jwt:…`), stored with what it writes. */
+  readonly actorOf: (request: FastifyRequest) => string | undefined
   /** Starts runs for `POST /api/v1/runs`: the scheduler, so API and cron share one "one run per source" guard. */
   readonly runs: RunStarter
   /** Queue mode: the queue, for queued runs in the history and the queue's health. */
@@ -54,6 +60,8 @@ export interface BuildAppOptions {
   readonly queue?: QueueView
   /** Queue mode: where the inbound rate limit counts, shared by every API replica. */
   readonly redis?: Redis
+  /** How AUTH_JWKS_URL is cached and fetched (tests shorten it). */
+  readonly jwks?: JwksOptions
 }
 
 export type App = FastifyInstance<
@@ -97,6 +105,8 @@ export async function buildApp(
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // Tracing on: a span per request, hooked in first so that every other hook runs inside it.
+  if (tracingEnabled()) (await import('../telemetry/request-spans.js')).traceRequests(app)
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id)
     done()
@@ -125,24 +135,12 @@ export async function buildApp(
       done()
     })
   registerErrorHandler(app)
-  await registerSecurity(app, config.http, createKeyIdentifier(config.api.keys), {
+  const auth = createAuthenticator(config, { jwks: options.jwks })
+  await registerSecurity(app, config.http, auth.identify, {
     redis: options.redis,
     prefix: config.queue.prefix,
   })
-
-  const checkKey = createKeyChecker(config.api.keys)
-  const requireWriteKey: onRequestHookHandler = (request: FastifyRequest, _reply, done) => {
-    checkKey(request)
-    done()
-  }
-  if (config.api.readKeysRequired) {
-    app.addHook('onRequest', (request, _reply, done) => {
-      // The matched route, not the raw URL: the router decodes `/%61pi/v1/records` to an `/api/` route.
-      const path = request.routeOptions.url ?? request.url
-      if (path.startsWith('/api/') || path.startsWith('/data')) checkKey(request)
-      done()
-    })
-  }
+  if (config.api.readKeysRequired) app.addHook('onRoute', guardReads(auth))
 
   await app.register(swagger, {
     openapi: {
@@ -155,8 +153,14 @@ export async function buildApp(
       },
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT or API key',
+            description:
+              'A JWT from the identity provider (AUTH_JWKS_URL or AUTH_JWT_SECRET; scopes in its scope or scp claim), or a key from API_KEYS',
+          },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A key from API_KEYS' },
         },
       },
     },
@@ -174,7 +178,8 @@ export async function buildApp(
     db: pipeline.db,
     pipeline,
     enabledSources: config.sources.enabled,
-    requireWriteKey,
+    requireScope: auth.requireScope,
+    actorOf: auth.actorOf,
     runs,
     queue: options.queue,
     compareThresholds: config.etl.compare,
@@ -182,6 +187,7 @@ export async function buildApp(
   }
   await app.register(recordRoutes(deps))
   await app.register(assetRoutes(deps))
+  await app.register(assetRemapRoutes(deps))
   await app.register(rejectionRoutes(deps))
   await app.register(runRoutes(deps))
   await app.register(statsRoutes(deps))

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../errors.js'
+import { AuthError } from './auth-errors.js'
 
 interface ProblemField {
   readonly field: string
@@ -10,6 +11,8 @@ interface ProblemField {
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   VALIDATION_FAILED: 400,
   UNAUTHORIZED: 401,
+  INSUFFICIENT_SCOPE: 403,
+  AUTH_PROVIDER_UNAVAILABLE: 503,
   NOT_FOUND: 404,
   ASSET_NOT_FOUND: 404,
   RECORD_CONFLICT: 409,
@@ -25,6 +28,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 const TITLES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
@@ -81,6 +85,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
       const errors =
         typeof field === 'string' ? [{ field, in: 'request', message: error.message }] : undefined
       if (status >= 500) request.log.warn({ err: error, errorCode: error.code }, 'request failed')
+      if (error instanceof AuthError && error.challenge)
+        void reply.header('www-authenticate', error.challenge)
       // An outage of the database or the queue: worth asking again in a few seconds.
       if (status === 503) void reply.header('retry-after', '5')
       return sendProblem(reply, status, error.code, error.message, errors)

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import { RECORD_SOURCES, SOURCE_NAMES } from '../config.js'
+import { RECORD_SOURCES, SOURCE_NAMES, type ApiScope } from '../config.js'
 import { RUN_STATUSES, RUN_TRIGGERS } from '../domain/run.js'
 
 /** Shared pieces of the API's JSON shapes; snake_case on the wire. */
@@ -50,6 +50,15 @@ export const TimeParam = Type.String({
   description: 'ISO 8601 date or date-time (UTC when no zone), or Unix seconds/milliseconds',
 })
 
+/**
+ * An operation's `security`: an API key or a bearer token (JWT or key) granting `scope` (OpenAPI 3.1
+ * lets non-OAuth schemes list the scopes they need).
+ */
+export const scopeSecurity = (scope: ApiScope): Record<string, ApiScope[]>[] => [
+  { bearer: [scope] },
+  { apiKey: [scope] },
+]
+
 export const Problem = Type.Object(
   {
     type: Type.String(),
@@ -84,6 +93,17 @@ export const RecordItem = Type.Object({
   loaded_at: Type.String({ format: 'date-time' }),
 })
 
+/** One record on its own: with who posted it. */
+export const RecordDetail = Type.Object({
+  ...RecordItem.properties,
+  added_by: Nullable(
+    Type.String({
+      description:
+        'who posted it: key:<hash prefix> for an API key, jwt:<sub> for a token; null for ETL records',
+    }),
+  ),
+})
+
 /** One ETL run: how it was started, how it ended, and what it counted. */
 export const RunItem = Type.Object({
   id: Nullable(Type.Integer({ description: 'null while queued: a worker has not started the run yet' })),
@@ -105,4 +125,10 @@ export const RunItem = Type.Object({
   rejected: Type.Integer({ description: 'rows refused (see /api/v1/rejections)' }),
   error_code: Nullable(Type.String()),
   error_message: Nullable(Type.String()),
+  started_by: Nullable(
+    Type.String({
+      description:
+        'who asked for the run: key:<hash prefix> (an API key), jwt:<sub> (a token) or cli; null for the schedule',
+    }),
+  ),
 })

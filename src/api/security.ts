@@ -93,7 +93,8 @@ export interface SecurityOptions {
 export async function registerSecurity(
   app: FastifyInstance,
   http: Config['http'],
-  identifyKey: (request: FastifyRequest) => string | undefined,
+  /** The client's name when it presents a valid credential (`key:…`, `jwt:…`); its address otherwise. */
+  identifyClient: (request: FastifyRequest) => string | undefined | Promise<string | undefined>,
   { redis, prefix = 'coinpipe' }: SecurityOptions = {},
 ): Promise<void> {
   // The headers never vary, so they are computed once: @fastify/helmet rebuilds helmet's middleware
@@ -130,8 +131,10 @@ export async function registerSecurity(
       // The matched route, so `/health?x` and `/%68ealth` are exempt too, and an unknown path is not.
       allowList: (request) => RATE_LIMIT_EXEMPT.has(request.routeOptions.url ?? ''),
       keyGenerator: (request) => {
-        const key = identifyKey(request)
-        return key === undefined ? `ip:${rateLimit.normalizeIP(request.ip)}` : `key:${key}`
+        const client = identifyClient(request)
+        // Only a bearer JWT is verified asynchronously; a key or no credential answers at once.
+        if (client instanceof Promise) return client.then((name) => name ?? addressOf(request))
+        return client ?? addressOf(request)
       },
       errorResponseBuilder: (_request, context) =>
         new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max),
@@ -142,6 +145,10 @@ export async function registerSecurity(
   }
 
   registerRequestLimits(app)
+}
+
+function addressOf(request: FastifyRequest): string {
+  return `ip:${rateLimit.normalizeIP(request.ip)}`
 }
 
 /** TRUST_PROXY as Fastify's `trustProxy`; a hop count as the function proxy-addr would build from it. */

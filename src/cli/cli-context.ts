@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../logger.js'
 import { redactUrl } from '../redact-secrets.js'
 import { RUN_OWNER, type PipelineContext } from '../pipeline/pipeline-context.js'
 import { createSourceRegistry, type LiveSourceName } from '../sources/registry.js'
+import { reportTracingProblemsTo } from '../telemetry/tracing.js'
 import { CliError } from './cli-error.js'
 import { EXIT } from './exit-codes.js'
 
@@ -49,6 +50,7 @@ export async function openCliContext(
     fd: opts.logTo === 'stdout' ? 1 : 2,
     destination: opts.logDestination,
   })
+  reportTracingProblemsTo(log)
   // The identity tables are configuration too: a bad override file stops the command before the database opens.
   const identity = await identitySettingsFromConfig(config.identity)
   let db: Db | undefined

@@ -46,6 +46,7 @@ ${section('Environment (also read from ./.env; the full list is in README.md and
   ['ETL_SCHEDULE', 'cron for scheduled runs, or off (default */10 * * * *)'],
   ['API_KEYS', 'comma-separated keys for write requests'],
   LOG_LEVEL,
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', 'send traces over OTLP/HTTP, e.g. http://localhost:4318 (default: off)'],
 ])}
 
 ${EXIT_CODES}
@@ -73,8 +74,9 @@ ${section('Environment', [
   SOURCES,
   ['ETL_SCHEDULE, ETL_SCHEDULE_<SOURCE>', 'cron, or off (default */10 * * * *)'],
   ['ETL_RUN_ON_START', 'run every enabled source once at start (default true)'],
-  ['API_KEYS', 'comma-separated keys (16+ characters) for writes'],
-  ['API_READ_KEYS_REQUIRED', 'require a key for reads too (default false)'],
+  ['API_KEYS', 'comma-separated keys (16+ characters) for writes; key:scope+scope limits one'],
+  ['AUTH_JWKS_URL, AUTH_JWT_SECRET', 'accept JWT bearer tokens (an OIDC JWKS, or an HS256 secret)'],
+  ['API_READ_KEYS_REQUIRED', 'require a key or token for reads too (default false)'],
   REDIS_URL,
   QUEUE_PREFIX,
   KEYS,

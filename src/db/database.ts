@@ -4,6 +4,8 @@ import type { DatabaseConfig } from '../config.js'
 import type { MarketValues, RecordBatch } from '../domain/record.js'
 import { migrationProvider } from './migrations/index.js'
 import type { Database } from './schema.js'
+import { traceQueries } from '../telemetry/query-spans.js'
+import { tracingEnabled } from '../telemetry/tracing.js'
 
 export interface RecordWriteOutcome {
   /** New keys written. */
@@ -60,6 +62,13 @@ export interface PoolStats {
 
 /** Opens the configured database; only its dialect's driver is loaded (pg is never loaded for SQLite). */
 export async function openDatabase(config: DatabaseConfig): Promise<Db> {
+  const db = await openDialect(config)
+  // A span per statement only with tracing on: otherwise the query log has no listener to call.
+  if (tracingEnabled()) traceQueries(db)
+  return db
+}
+
+async function openDialect(config: DatabaseConfig): Promise<Db> {
   switch (config.kind) {
     case 'sqlite':
       return (await import('./dialects/sqlite.js')).openSqlite(config.path)

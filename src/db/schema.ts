@@ -86,6 +86,8 @@ export interface RawBatchTable {
   errorMessage: string | null
   createdAt: CreatedAt
   loadedAt: string | null
+  /** Who posted it (`POST /api/v1/records`: `key:…` or `jwt:…`); null for batches a run fetched. */
+  addedBy: ColumnType<string | null, string | null | undefined, never>
 }
 export type RawBatchRow = Selectable<RawBatchTable>
 
@@ -110,6 +112,8 @@ export interface EtlRunTable {
   /** JSON object stream → cursor. */
   checkpointBefore: string | null
   checkpointAfter: string | null
+  /** Who asked for it: `key:<hash prefix>`, `jwt:<sub>`, `cli`; null when the schedule started it. */
+  startedBy: ColumnType<string | null, string | null | undefined, never>
 }
 export type EtlRunRow = Selectable<EtlRunTable>
 
@@ -215,6 +219,8 @@ export interface AssetRemapTable {
   confidence: number
   recordsMoved: number
   createdAt: string
+  /** Who asked for the remap (`key:…`, `jwt:…`, `cli`); null when a run's new evidence caused it. */
+  requestedBy: ColumnType<string | null, string | null | undefined, never>
 }
 export type AssetRemapRow = Selectable<AssetRemapTable>
 

@@ -27,6 +27,8 @@ export interface QueuedRun {
   readonly queuedAt: string
   /** Why it is not running yet, when a worker told (a run of its source in progress). */
   readonly waitingFor: string | undefined
+  /** Who asked for it (`key:…`, `jwt:…`, `cli`); null for the schedule. */
+  readonly startedBy: string | null
 }
 
 /** A worker whose heartbeat is recent. */

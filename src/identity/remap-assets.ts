@@ -39,6 +39,8 @@ export interface RemapOutcome {
   /** Groups this application's rows in `asset_remaps`. */
   readonly remapId: string
   readonly dryRun: boolean
+  /** Who asked for it (`key:…`, `jwt:…`, `cli`); null when a run's evidence did. */
+  readonly requestedBy: string | null
   readonly aliasesCreated: number
   readonly aliasesUpdated: number
   readonly moves: readonly AliasMove[]
@@ -52,17 +54,22 @@ export interface RemapOutcome {
   readonly conflicts: number
 }
 
+export interface RemapOptions {
+  /** `cli`, `api` or `run:<id>`. */
+  readonly trigger: string
+  readonly now: string
+  readonly dryRun?: boolean
+  /** Who asked for it (`key:…`, `jwt:…`, `cli`), stored in each audit row; absent when a run's evidence did. */
+  readonly requestedBy?: string | null
+}
+
 /**
  * Re-resolves every source asset from all the evidence and makes the database match: creates and
  * relabels assets, creates and moves aliases, moves each moved alias's records with it, drops
  * assets nothing points at, rewrites the conflict list and writes an audit row per move. One
  * transaction under the identity lock: readers see the old mapping or the new one, never half.
  */
-export function remapAssets(
-  db: Db,
-  settings: IdentitySettings,
-  opts: { trigger: string; now: string; dryRun?: boolean },
-): Promise<RemapOutcome> {
+export function remapAssets(db: Db, settings: IdentitySettings, opts: RemapOptions): Promise<RemapOutcome> {
   return db.kysely
     .transaction()
     .execute(async (trx) => {
@@ -111,7 +118,7 @@ export async function loadEvidence(db: Kysely<Database>): Promise<SourceAssetEvi
 async function applyResolution(
   trx: Kysely<Database>,
   resolution: Resolution,
-  opts: { trigger: string; now: string; dryRun?: boolean },
+  opts: RemapOptions,
 ): Promise<RemapOutcome> {
   const remapId = `${opts.now}-${randomUUID().slice(0, 8)}`
   const existingAssets = new Map(
@@ -209,7 +216,13 @@ async function applyResolution(
   ])
   await insertRemaps(
     trx,
-    moves.map((m) => ({ remapId, trigger: opts.trigger, ...m, createdAt: opts.now })),
+    moves.map((m) => ({
+      remapId,
+      trigger: opts.trigger,
+      ...m,
+      createdAt: opts.now,
+      requestedBy: opts.requestedBy ?? null,
+    })),
   )
   if (moves.length > 0) await bumpIdentityGeneration(trx)
   await syncConflicts(
@@ -229,6 +242,7 @@ async function applyResolution(
   return {
     remapId,
     dryRun: opts.dryRun === true,
+    requestedBy: opts.requestedBy ?? null,
     aliasesCreated: created.length,
     aliasesUpdated,
     moves,
@@ -238,6 +252,32 @@ async function applyResolution(
     duplicatesDropped,
     recordsSetAside,
     conflicts: resolution.conflicts.length,
+  }
+}
+
+/** A remap's outcome as `coinpipe assets remap --json` prints it and `POST /api/v1/assets/remap` answers it. */
+export function remapOutcomeJson(o: RemapOutcome) {
+  return {
+    remap_id: o.remapId,
+    dry_run: o.dryRun,
+    requested_by: o.requestedBy,
+    aliases_created: o.aliasesCreated,
+    aliases_updated: o.aliasesUpdated,
+    assets_created: [...o.assetsCreated],
+    assets_removed: [...o.assetsRemoved],
+    records_moved: o.recordsMoved,
+    duplicates_dropped: o.duplicatesDropped,
+    records_set_aside: o.recordsSetAside,
+    conflicts: o.conflicts,
+    moves: o.moves.map((m) => ({
+      source: m.source,
+      source_asset_id: m.sourceAssetId,
+      from_asset_id: m.fromAssetId,
+      to_asset_id: m.toAssetId,
+      method: m.method,
+      confidence: m.confidence,
+      records_moved: m.recordsMoved,
+    })),
   }
 }
 

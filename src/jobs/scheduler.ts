@@ -21,13 +21,18 @@ export function createInProcessScheduler(ctx: PipelineContext, options: Schedule
   const active = new Map<string, Promise<unknown>>()
   const abort = new AbortController()
 
-  const startRun = (source: string, how: RunTrigger): Promise<EtlRunRow> => {
+  const startRun = (source: string, how: RunTrigger, startedBy?: string | null): Promise<EtlRunRow> => {
     ctx.sources.check(source)
     if (abort.signal.aborted) return Promise.reject(new SchedulerStoppedError(source))
     // Checked and claimed synchronously, so two triggers in the same tick cannot both pass.
     if (active.has(source)) return Promise.reject(new RunAlreadyRunningError(source))
     return new Promise<EtlRunRow>((resolve, reject) => {
-      const run = runSource(ctx, source, { trigger: how, signal: abort.signal, onStarted: resolve })
+      const run = runSource(ctx, source, {
+        trigger: how,
+        startedBy,
+        signal: abort.signal,
+        onStarted: resolve,
+      })
         .then(resolve, reject)
         .finally(() => active.delete(source))
       active.set(source, run)
@@ -49,7 +54,7 @@ export function createInProcessScheduler(ctx: PipelineContext, options: Schedule
   }
 
   return {
-    startRun: async (source, how) => ({ run: await startRun(source, how) }),
+    startRun: async (source, how, startedBy) => ({ run: await startRun(source, how, startedBy) }),
     start() {
       for (const source of options.sources) {
         const pattern = options.schedules[source] ?? 'off'

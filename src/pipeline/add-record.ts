@@ -28,11 +28,12 @@ export interface RecordInput extends Partial<MarketValues> {
 /**
  * Adds one record by hand, through the same raw storage, identity and key rules as the ETL:
  * `created` for a new key, `existing` when the key already holds exactly these values, and a
- * `RecordConflictError` when it holds others.
+ * `RecordConflictError` when it holds others. `addedBy` is stored with its raw batch.
  */
 export async function addRecord(
   ctx: PipelineContext,
   input: RecordInput,
+  opts: { addedBy?: string | null } = {},
 ): Promise<{ outcome: 'created' | 'existing'; record: RecordWithSymbol }> {
   const db = ctx.db.kysely
   const observedAt = parseTimestamp(input.observedAt)
@@ -89,6 +90,7 @@ export async function addRecord(
     cursorAfter: null,
     rowCount: 1,
     createdAt: now,
+    addedBy: opts.addedBy ?? null,
   })
   const values = Object.fromEntries(
     MARKET_FIELDS.map((field) => [field, input[field] ?? null]),

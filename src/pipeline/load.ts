@@ -12,6 +12,7 @@ import { insertSchemaChanges } from '../db/repositories/schema-change-repository
 import type { DetectedSchemaChange } from '../domain/schema-change.js'
 import type { RowRejection, SourceObservation } from '../sources/source.js'
 import { where, type PreparedBatch } from './transform.js'
+import { inSpan } from '../telemetry/tracing.js'
 
 export interface LoadTarget {
   readonly source: string
@@ -32,6 +33,23 @@ export interface LoadTarget {
  * counts commit in one transaction, so a crash replays at most this batch and nothing doubles.
  */
 export function loadBatch(db: Db, target: LoadTarget, prepared: PreparedBatch): Promise<RunCounts> {
+  const attributes = {
+    'coinpipe.source': target.source,
+    'coinpipe.stream': target.stream,
+    'coinpipe.batch_id': target.rawBatchId,
+  }
+  return inSpan('etl.load', { attributes }, async (span) => {
+    const counts = await loadInTransaction(db, target, prepared)
+    span?.setAttributes({
+      'coinpipe.batch.loaded': counts.loaded,
+      'coinpipe.batch.unchanged': counts.unchanged,
+      'coinpipe.batch.rejected': counts.rejected,
+    })
+    return counts
+  })
+}
+
+function loadInTransaction(db: Db, target: LoadTarget, prepared: PreparedBatch): Promise<RunCounts> {
   return db.kysely.transaction().execute(async (trx) => {
     await db.lockIdentity(trx, 'shared')
     const batch = await followMovedAliases(trx, target.source, prepared)

@@ -8,6 +8,7 @@ import { loadBatch } from './load.js'
 import { nowIso, RUN_OWNER, type PipelineContext } from './pipeline-context.js'
 import { AssetCache } from '../identity/resolve-assets.js'
 import { prepareBatch } from './transform.js'
+import { inRunSpan } from './run-span.js'
 
 export interface ReplayResult {
   readonly batchId: number
@@ -22,7 +23,23 @@ export interface ReplayResult {
  * already loaded is left alone; loading is an upsert, so a replay can never double a record. The
  * stream's checkpoint moves past the batch only if it still stands right before it.
  */
-export async function replayBatch(ctx: PipelineContext, batchId: number): Promise<ReplayResult> {
+export function replayBatch(
+  ctx: PipelineContext,
+  batchId: number,
+  opts: { startedBy?: string | null } = {},
+): Promise<ReplayResult> {
+  return inRunSpan(
+    { trigger: 'replay', batchId },
+    () => replayStoredBatch(ctx, batchId, opts),
+    (result) => result.run,
+  )
+}
+
+async function replayStoredBatch(
+  ctx: PipelineContext,
+  batchId: number,
+  opts: { startedBy?: string | null },
+): Promise<ReplayResult> {
   const batch = await getRawBatch(ctx.db.kysely, batchId)
   if (batch.status === 'loaded') return { batchId, outcome: 'already_loaded' }
   const source = await ctx.sources.get(batch.source)
@@ -39,6 +56,7 @@ export async function replayBatch(ctx: PipelineContext, batchId: number): Promis
     owner: RUN_OWNER,
     startedAt: nowIso(ctx),
     checkpointBefore: await checkpoint(),
+    startedBy: opts.startedBy ?? null,
   })
   const log = ctx.log.child({ run_id: run.id, source: source.name, batch_id: batchId })
   const now = nowIso(ctx)

@@ -14,6 +14,8 @@ import { storeRawBatch } from './extract.js'
 import { loadBatch, skipFailedBatch } from './load.js'
 import { nowIso, RUN_OWNER, type PipelineContext } from './pipeline-context.js'
 import { recoverInterruptedRuns } from './recover-runs.js'
+import { inRunSpan } from './run-span.js'
+import { inSpanEach } from '../telemetry/tracing.js'
 import { prepareBatch } from './transform.js'
 
 /** The run's counts so far (over every stream), after each committed batch. */
@@ -25,6 +27,8 @@ export interface RunProgress extends RunCounts {
 
 export interface RunOptions {
   readonly trigger: RunTrigger
+  /** Who asked for the run (`key:…`, `jwt:…`, `cli`), stored with it; absent for the schedule. */
+  readonly startedBy?: string | null
   /** CSV only: these files instead of the configured ones. */
   readonly files?: readonly string[]
   /** Aborting stops after the batch in flight has committed. */
@@ -40,15 +44,19 @@ export interface RunOptions {
  * says how it ended. Throws only when the run cannot start (`RunAlreadyRunningError`) or the
  * database itself is gone.
  */
-export async function runSource(
-  ctx: PipelineContext,
-  sourceName: string,
-  options: RunOptions,
-): Promise<EtlRunRow> {
+export function runSource(ctx: PipelineContext, sourceName: string, options: RunOptions): Promise<EtlRunRow> {
+  return inRunSpan(
+    { source: sourceName, trigger: options.trigger },
+    () => executeRun(ctx, sourceName, options),
+    (run) => run,
+  )
+}
+
+async function executeRun(ctx: PipelineContext, sourceName: string, options: RunOptions): Promise<EtlRunRow> {
   const source = await ctx.sources.get(sourceName)
   limitHeapGrowth()
   const startedMs = Date.now()
-  const run = await startRun(ctx, source.name, options.trigger)
+  const run = await startRun(ctx, source.name, options.trigger, options.startedBy ?? null)
   // Log correlation ids are snake_case, like the API's `request_id`: every line of the run carries them.
   const log = ctx.log.child({ run_id: run.id, source: source.name })
   log.info({ trigger: options.trigger }, 'run started')
@@ -132,7 +140,12 @@ export async function runSource(
   return finished
 }
 
-async function startRun(ctx: PipelineContext, source: string, trigger: RunTrigger): Promise<EtlRunRow> {
+async function startRun(
+  ctx: PipelineContext,
+  source: string,
+  trigger: RunTrigger,
+  startedBy: string | null,
+): Promise<EtlRunRow> {
   const start = () =>
     insertRun(ctx.db.kysely, {
       source,
@@ -140,6 +153,7 @@ async function startRun(ctx: PipelineContext, source: string, trigger: RunTrigge
       owner: RUN_OWNER,
       startedAt: nowIso(ctx),
       checkpointBefore: null,
+      startedBy,
     })
   try {
     return await start()
@@ -176,7 +190,13 @@ async function runStream(
     await loading
   }
   try {
-    for await (const batch of stream.extract(checkpoints[stream.name] ?? undefined, { signal, log })) {
+    const batches = inSpanEach(
+      stream.extract(checkpoints[stream.name] ?? undefined, { signal, log }),
+      'etl.extract',
+      { attributes: { 'coinpipe.source': source.name, 'coinpipe.stream': stream.name } },
+      (batch) => ({ 'coinpipe.batch.rows': batch.rowCount }),
+    )
+    for await (const batch of batches) {
       const now = nowIso(ctx)
       const cursorAfter = JSON.stringify(batch.cursorAfter)
       const rawBatchId = await storeRawBatch(

@@ -10,9 +10,10 @@ export interface RunStarter {
    * Starts a run of `source`. Resolves once it has started (in-process, at once; in queue mode, once
    * a worker has started it, or with the queued job when none has within a moment); rejects with
    * `RunAlreadyRunningError` while one is going or asked for, `SourceUnavailableError` for an
-   * unknown source, and `QueueUnavailableError` while the queue cannot be reached.
+   * unknown source, and `QueueUnavailableError` while the queue cannot be reached. `startedBy` is
+   * stored with the run (in queue mode it travels in the job).
    */
-  startRun(source: string, trigger: RunTrigger): Promise<StartedRun>
+  startRun(source: string, trigger: RunTrigger, startedBy?: string | null): Promise<StartedRun>
 }
 
 /** Starts ETL runs on their own: in process (croner), or as BullMQ job schedulers in queue mode. */

@@ -9,6 +9,7 @@ import type {
   SourceObservation,
 } from '../sources/source.js'
 import { identitySettingsOf, type PipelineContext } from './pipeline-context.js'
+import { inSpan } from '../telemetry/tracing.js'
 
 /** A batch ready to load: records unique by natural key, row `i` from `observations[i]`. */
 export interface PreparedBatch {
@@ -28,7 +29,31 @@ export interface PreparedBatch {
  * Transform: parse and normalize through the source (pure), resolve each asset, and collapse rows
  * that share a natural key: identical ones silently, differing ones as the source's conflict.
  */
-export async function prepareBatch(
+export function prepareBatch(
+  ctx: Pick<PipelineContext, 'db' | 'identity'>,
+  source: Source,
+  stream: string,
+  batch: RawPayload & Pick<ExtractedBatch, 'parsed'>,
+  provenance: { runId: number | null; rawBatchId: number; loadedAt: string },
+  cache: AssetCache,
+): Promise<PreparedBatch> {
+  const attributes = {
+    'coinpipe.source': source.name,
+    'coinpipe.stream': stream,
+    'coinpipe.batch_id': provenance.rawBatchId,
+  }
+  return inSpan('etl.transform', { attributes }, async (span) => {
+    const prepared = await transformBatch(ctx, source, stream, batch, provenance, cache)
+    span?.setAttributes({
+      'coinpipe.batch.records': prepared.records.values.length,
+      'coinpipe.batch.rejected': prepared.rejections.length,
+      'coinpipe.batch.duplicates': prepared.duplicates,
+    })
+    return prepared
+  })
+}
+
+async function transformBatch(
   ctx: Pick<PipelineContext, 'db' | 'identity'>,
   source: Source,
   stream: string,
@@ -37,16 +62,14 @@ export async function prepareBatch(
   cache: AssetCache,
 ): Promise<PreparedBatch> {
   const { observations, rejections, schemaChanges = [] } = source.transform(stream, batch)
-  const identityGeneration = await resolveAssets(
-    ctx.db,
-    identitySettingsOf(ctx),
-    source.name,
-    observations,
-    cache,
-    {
-      now: provenance.loadedAt,
-      trigger: provenance.runId === null ? source.name : `run:${provenance.runId}`,
-    },
+  const identityGeneration = await inSpan(
+    'etl.resolve_identity',
+    { attributes: { 'coinpipe.source': source.name, 'coinpipe.batch.observations': observations.length } },
+    () =>
+      resolveAssets(ctx.db, identitySettingsOf(ctx), source.name, observations, cache, {
+        now: provenance.loadedAt,
+        trigger: provenance.runId === null ? source.name : `run:${provenance.runId}`,
+      }),
   )
 
   // Rows sharing a key are found per asset and time, without building a key string per row; the

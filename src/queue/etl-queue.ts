@@ -5,6 +5,7 @@ import { Queue, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { QueuedRun, RunStatus, RunTrigger, WorkerSeen } from '../domain/run.js'
 import { createRedis, pingRedis } from '../redis/redis-connection.js'
+import { inSpan, traceCarrier } from '../telemetry/tracing.js'
 import { withTimeout } from '../with-timeout.js'
 import { queueKeys } from './queue-keys.js'
 
@@ -15,6 +16,10 @@ export const ETL_QUEUE = 'etl'
 export interface EtlJobData {
   readonly source: string
   readonly trigger: RunTrigger
+  /** Who asked for the run (`key:…`, `jwt:…`, `cli`); absent for the schedule. */
+  readonly startedBy?: string | null
+  /** The W3C trace context (`traceparent`, `tracestate`) of whoever asked for the run, when traced. */
+  readonly trace?: Readonly<Record<string, string>>
 }
 
 /** What a job says while it waits or runs: the run it started, or what it waits for. */
@@ -71,18 +76,34 @@ export class EtlQueue {
    * `serve` replica asks for at start-up is one job per source per minute, however many start.
    * Scheduled ticks have deterministic ids of their own (`repeat:<scheduler>:<due time>`).
    */
-  async enqueue(source: string, trigger: RunTrigger): Promise<{ jobId: string; duplicate: boolean }> {
-    const jobId = `${source}-${trigger}-${randomUUID()}`
-    const deduplication =
-      trigger === 'start' ? { id: `start:${source}`, ttl: START_DEDUPLICATION_MS } : { id: `run:${source}` }
-    const job = await this.call('adding a job', () =>
-      this.queue.add(
-        source,
-        { source, trigger },
-        { jobId, deduplication, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
-      ),
-    )
-    return { jobId: job.id ?? jobId, duplicate: job.id !== jobId }
+  enqueue(
+    source: string,
+    trigger: RunTrigger,
+    startedBy: string | null = null,
+  ): Promise<{ jobId: string; duplicate: boolean }> {
+    const attributes = {
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': `${this.prefix}:${ETL_QUEUE}`,
+      'coinpipe.source': source,
+      'coinpipe.trigger': trigger,
+    }
+    return inSpan(`send ${ETL_QUEUE}`, { kind: 'producer', attributes }, async (span) => {
+      const jobId = `${source}-${trigger}-${randomUUID()}`
+      const deduplication =
+        trigger === 'start' ? { id: `start:${source}`, ttl: START_DEDUPLICATION_MS } : { id: `run:${source}` }
+      // The worker runs the job inside this span's trace: a run asked for over the API is one trace.
+      const trace = traceCarrier()
+      const job = await this.call('adding a job', () =>
+        this.queue.add(
+          source,
+          { source, trigger, startedBy, ...(trace ? { trace } : {}) },
+          { jobId, deduplication, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
+        ),
+      )
+      span?.setAttribute('messaging.message.id', job.id ?? jobId)
+      return { jobId: job.id ?? jobId, duplicate: job.id !== jobId }
+    })
   }
 
   /**
@@ -128,6 +149,7 @@ export class EtlQueue {
         trigger: job.data.trigger,
         queuedAt: new Date(job.timestamp).toISOString(),
         waitingFor: progressOf(job).waitingFor,
+        startedBy: job.data.startedBy ?? null,
       }))
   }
 

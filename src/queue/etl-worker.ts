@@ -3,6 +3,7 @@ import { RunAlreadyRunningError } from '../errors.js'
 import { insertSkippedRun } from '../db/repositories/run-repository.js'
 import { RUN_OWNER, type PipelineContext } from '../pipeline/pipeline-context.js'
 import { createRedis } from '../redis/redis-connection.js'
+import { withTraceCarrier } from '../telemetry/tracing.js'
 import { ETL_QUEUE, type EtlJobData, type EtlJobProgress, type EtlJobResult } from './etl-queue.js'
 import { queueKeys } from './queue-keys.js'
 import { LeaseUnavailableError, runUnderLease } from './leased-run.js'
@@ -69,15 +70,20 @@ export function startEtlWorker(ctx: PipelineContext, options: EtlWorkerOptions):
     running.add(source)
     void heartbeat()
     try {
-      const outcome = await runUnderLease(ctx, redis, source, {
-        prefix: options.prefix,
-        leaseMs: options.leaseMs,
-        trigger,
-        holder: `job ${job.id}`,
-        signal: shutdown.signal,
-        onStarted: (run) =>
-          void job.updateProgress({ runId: run.id } satisfies EtlJobProgress).catch(() => undefined),
-      })
+      // Inside the trace of whoever asked for the run (a request on another process); a scheduled
+      // tick carries none, and its run is a trace of its own.
+      const outcome = await withTraceCarrier(job.data.trace, () =>
+        runUnderLease(ctx, redis, source, {
+          prefix: options.prefix,
+          leaseMs: options.leaseMs,
+          trigger,
+          startedBy: job.data.startedBy ?? null,
+          holder: `job ${job.id}`,
+          signal: shutdown.signal,
+          onStarted: (run) =>
+            void job.updateProgress({ runId: run.id } satisfies EtlJobProgress).catch(() => undefined),
+        }),
+      )
       if ('heldBy' in outcome) return await notNow(job, token, outcome.heldBy)
       if (outcome.stoppedEarly) {
         // Stopped after its batch in flight: the job goes back for another worker to carry on.

@@ -46,9 +46,9 @@ export function createQueueScheduler(
     await queue.applySchedules(schedules)
   }
 
-  const enqueue = async (source: string, trigger: RunTrigger) => {
+  const enqueue = async (source: string, trigger: RunTrigger, startedBy: string | null = null) => {
     try {
-      return await queue.enqueue(source, trigger)
+      return await queue.enqueue(source, trigger, startedBy)
     } catch (error) {
       throw new QueueUnavailableError(error)
     }
@@ -67,13 +67,13 @@ export function createQueueScheduler(
   }
 
   return {
-    async startRun(source, trigger): Promise<StartedRun> {
+    async startRun(source, trigger, startedBy = null): Promise<StartedRun> {
       ctx.sources.check(source)
       if (stopped.signal.aborted) throw new SchedulerStoppedError(source)
       // The answer the in-process mode gives, from the run history every worker writes to.
       if ((await listRunningRuns(ctx.db.kysely)).some((run) => run.source === source))
         throw new RunAlreadyRunningError(source)
-      const { jobId, duplicate } = await enqueue(source, trigger)
+      const { jobId, duplicate } = await enqueue(source, trigger, startedBy)
       if (duplicate) throw new RunAlreadyQueuedError(source, jobId)
       const run = await awaitRun(jobId)
       if (run) return { run }
@@ -85,6 +85,7 @@ export function createQueueScheduler(
           trigger,
           queuedAt: new Date().toISOString(),
           waitingFor: undefined,
+          startedBy,
         },
       }
     },

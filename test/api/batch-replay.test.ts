@@ -164,6 +164,7 @@ describe.each(DIALECTS)('raw batches and their replay on %s', (dialect) => {
       error_message: 'page 2 is broken',
       created_at: matching(ISO_TIME),
       loaded_at: null,
+      added_by: null,
     })
   })
 

@@ -33,6 +33,7 @@ interface RunItem {
   rejected: number
   error_code: string | null
   error_message: string | null
+  started_by: string | null
 }
 
 interface RunPage {
@@ -92,6 +93,7 @@ const RUN_ITEM_KEYS = [
   'rejected',
   'source',
   'started_at',
+  'started_by',
   'status',
   'trigger',
   'unchanged',
@@ -152,6 +154,7 @@ describe.each(DIALECTS)('runs API on %s', (dialect) => {
         rejected: 0,
         error_code: 'SOURCE_TIMEOUT',
         error_message: 'no answer in time',
+        started_by: null,
       })
       expect(body.data[1]).toEqual({
         id: imported.id,
@@ -168,6 +171,7 @@ describe.each(DIALECTS)('runs API on %s', (dialect) => {
         rejected: 0,
         error_code: null,
         error_message: null,
+        started_by: null,
       })
       expect(Object.keys(body.data[1]!).sort()).toEqual(RUN_ITEM_KEYS)
     })
@@ -396,6 +400,7 @@ describe.each(DIALECTS)('runs API on %s', (dialect) => {
       expect(response.statusCode, response.body).toBe(202)
       const run = response.json<RunItem>()
       expect(run).toMatchObject({ id: anyNumber(), source: 'csv', trigger: 'api', status: 'running' })
+      expect(run.started_by).toMatch(/^key:[0-9a-f]{32}$/)
       expect(Object.keys(run).sort()).toEqual(RUN_ITEM_KEYS)
       expect(response.headers.location).toBe(`/api/v1/runs/${run.id}`)
 

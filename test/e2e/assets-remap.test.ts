@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { cliEnv, killStartedProcesses, runCli } from '../helpers/cli.js'
 
@@ -51,6 +52,15 @@ describe('coinpipe assets remap', () => {
     expect(done.stdout).toContain('1 record(s) met a different record at their new asset')
     expect(done.stdout).toContain('csv XBT:bitcoin (xbt): ')
     expect(done.stdout).toMatch(/audit trail: remap \S+ in asset_remaps/)
+    // The command line is who asked, for the remap and for the run before it.
+    const db = new Database(join(dir, 'coinpipe.db'), { readonly: true })
+    expect(db.prepare('SELECT DISTINCT requested_by FROM asset_remaps').all()).toEqual([
+      { requested_by: 'cli' },
+    ])
+    expect(db.prepare('SELECT trigger, started_by FROM etl_runs').all()).toEqual([
+      { trigger: 'cli', started_by: 'cli' },
+    ])
+    db.close()
 
     const again = await runCli(['assets', 'remap', '--json'], { cwd: dir, env })
     expect(JSON.parse(again.stdout)).toMatchObject({ dry_run: false, records_moved: 0, moves: [] })

@@ -9,7 +9,7 @@ export const MAIN_JS = join(REPO_ROOT, 'dist/bin/coinpipe.js')
 
 /** Every variable coinpipe reads: a child never inherits the machine's value of one of them. */
 const COINPIPE_VARIABLE =
-  /^(DATABASE_URL|HOST|PORT|SOURCES|CSV_|COINGECKO_|COINPAPRIKA_|UPSTREAM_|ETL_|RUN_COMPARE_|API_|IDENTITY_|ASSET_|REDIS_URL|QUEUE_|LOG_LEVEL)/
+  /^(DATABASE_URL|HOST|PORT|SOURCES|CSV_|COINGECKO_|COINPAPRIKA_|UPSTREAM_|ETL_|RUN_COMPARE_|API_|IDENTITY_|ASSET_|REDIS_URL|QUEUE_|LOG_LEVEL|OTEL_)/
 
 /**
  * The environment of a child coinpipe: the machine's minus anything coinpipe would read, then quiet,

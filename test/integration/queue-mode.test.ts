@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { buildApp, type App } from '../../src/api/build-app.js'
@@ -26,6 +27,8 @@ import { waitFor } from '../helpers/wait-for.js'
 /** Queue mode is meant for PostgreSQL; SQLite stands in when the run has no PostgreSQL. */
 const dialect = DIALECTS.includes('postgres') ? 'postgres' : 'sqlite'
 const LEASE_MS = 1_500
+/** What attribution stores for the fixture's API key: `key:` and its SHA-256's first 16 bytes. */
+const KEY_ACTOR = `key:${createHash('sha256').update(API_KEY).digest().subarray(0, 16).toString('hex')}`
 const SOURCES = ['coingecko', 'coinpaprika'] as const
 
 /**
@@ -295,5 +298,27 @@ describe.skipIf(!(await isRedisReachable()))(`queue mode (${dialect})`, () => {
     expect(health.statusCode).toBe(200)
     expect(health.json()).toMatchObject({ status: 'degraded', queue: { status: 'down', workers: [] } })
     expect((await app.inject({ url: '/metrics' })).body).toMatch(/^coinpipe_queue_up 0$/m)
+  })
+
+  it('shows who asked for a queued run, and the worker stores it with the run', async () => {
+    const queue = await openQueue()
+    const app = await startServe(queue)
+    const posted = await postRun(app, 'coingecko')
+    expect(posted.statusCode, posted.body).toBe(202)
+    const job = posted.json<{ job_id: string; status: string; started_by: string | null }>()
+    expect(job).toMatchObject({ status: 'queued', started_by: KEY_ACTOR })
+    const listed = await app.inject({ url: '/api/v1/runs?status=queued' })
+    expect(listed.json<{ data: unknown[] }>().data).toEqual([
+      expect.objectContaining({ job_id: job.job_id, started_by: KEY_ACTOR }),
+    ])
+
+    startWorker()
+    const result = await queue.settled(job.job_id, AbortSignal.timeout(20_000))
+    expect(await findRun(live.test.db.kysely, result.runId)).toMatchObject({
+      source: 'coingecko',
+      trigger: 'api',
+      status: 'succeeded',
+      startedBy: KEY_ACTOR,
+    })
   })
 })

@@ -25,7 +25,7 @@ export function runView(id: number): View {
     },
     render: ({ run, previous }) => {
       status.replaceChildren(badge(run.status, runTone(run.status)))
-      subtitle.textContent = `A ${run.source} run, started by ${run.trigger}.`
+      subtitle.textContent = `A ${run.source} run, started by ${run.trigger}${run.started_by ? ` (${run.started_by})` : ''}.`
       compareSlot.replaceChildren(
         previous?.id
           ? link(
@@ -167,7 +167,11 @@ function renderSummary(run: RunDetail): HTMLElement {
       'div',
       { class: 'stats-row' },
       statCard('Status', badge(run.status, runTone(run.status))),
-      statCard('Source', run.source, `trigger: ${run.trigger}`),
+      statCard(
+        'Source',
+        run.source,
+        `trigger: ${run.trigger}${run.started_by ? `, by ${run.started_by}` : ''}`,
+      ),
       statCard(
         'Started',
         timeEl(run.started_at),

@@ -107,6 +107,7 @@ function runsTable(runs: Run[]): HTMLElement {
         cell: (r) => badge(r.status, runTone(r.status), { title: r.waiting_for ?? r.error_message ?? '' }),
       },
       { label: 'Trigger', cell: (r) => r.trigger },
+      { label: 'Started by', cell: (r) => r.started_by ?? '' },
       { label: 'Started', cell: (r) => timeEl(r.started_at ?? r.queued_at) },
       { label: 'Duration', numeric: true, cell: (r) => formatDuration(r.duration_ms) },
       { label: 'Extracted', numeric: true, cell: (r) => formatInt(r.extracted) },

@@ -8,7 +8,7 @@ import {
 import { replayBatch } from '../../pipeline/replay.js'
 import type { ApiDeps } from '../build-app.js'
 import { parseJsonObject } from '../json-object.js'
-import { IdParam, JsonObject, Nullable, Problem, RunItem, StringEnum } from '../schemas.js'
+import { IdParam, JsonObject, Nullable, Problem, RunItem, scopeSecurity, StringEnum } from '../schemas.js'
 import { toRunItem } from './run-routes.js'
 
 const BatchId = Type.Object({ id: IdParam }, { additionalProperties: false })
@@ -28,6 +28,9 @@ const BatchItem = Type.Object({
   error_message: Nullable(Type.String()),
   created_at: Type.String({ format: 'date-time' }),
   loaded_at: Nullable(Type.String({ format: 'date-time' })),
+  added_by: Nullable(
+    Type.String({ description: 'who posted it (POST /api/v1/records); null for batches a run fetched' }),
+  ),
   payload: Type.Optional(
     Type.String({ description: 'the raw payload as received; only with include=payload' }),
   ),
@@ -72,17 +75,26 @@ export function batchRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/api/v1/batches/:id/replay',
       {
-        onRequest: deps.requireWriteKey,
+        onRequest: deps.requireScope('runs:write'),
         schema: {
           tags: ['data quality'],
           summary: 'Transform and load a stored batch again from its raw payload (409 while its source runs)',
-          security: [{ bearer: [] }, { apiKey: [] }],
+          security: scopeSecurity('runs:write'),
           params: BatchId,
-          response: { 200: ReplayResult, 400: Problem, 401: Problem, 404: Problem, 409: Problem },
+          response: {
+            200: ReplayResult,
+            400: Problem,
+            401: Problem,
+            403: Problem,
+            404: Problem,
+            409: Problem,
+          },
         },
       },
       async (request): Promise<Static<typeof ReplayResult>> => {
-        const result = await replayBatch(deps.pipeline, request.params.id)
+        const result = await replayBatch(deps.pipeline, request.params.id, {
+          startedBy: deps.actorOf(request) ?? null,
+        })
         return {
           batch_id: result.batchId,
           outcome: result.outcome,
@@ -111,5 +123,6 @@ function toBatchItem(batch: RawBatchInfo): Static<typeof BatchItem> {
     error_message: batch.errorMessage,
     created_at: batch.createdAt,
     loaded_at: batch.loadedAt,
+    added_by: batch.addedBy,
   }
 }

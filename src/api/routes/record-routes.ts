@@ -18,7 +18,9 @@ import {
   Meta,
   Page,
   Problem,
+  RecordDetail,
   RecordItem,
+  scopeSecurity,
   SourceParam,
   StringEnum,
   TimeParam,
@@ -128,56 +130,67 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           tags: ['records'],
           summary: 'One record by id',
           params: Type.Object({ id: IdParam }),
-          response: { 200: RecordItem, 404: Problem },
+          response: { 200: RecordDetail, 404: Problem },
         },
       },
       async (request) => {
         const record = await findRecord(deps.db.kysely, request.params.id)
         if (!record) throw new NotFoundError('record', request.params.id)
-        return toRecordItem(record)
+        return toRecordDetail(record)
       },
     )
 
     app.post(
       '/api/v1/records',
       {
-        onRequest: deps.requireWriteKey,
+        onRequest: deps.requireScope('records:write'),
         bodyLimit: 16_384,
         // Bodies are checked as sent; the app's Ajv coerces types (`true` → 1, 0 → null), fit for query strings only.
         validatorCompiler: TypeBoxValidatorCompiler,
         schema: {
           tags: ['records'],
           summary: 'Add one record (201), repeat it (200), or conflict with a stored one (409)',
-          security: [{ bearer: [] }, { apiKey: [] }],
+          security: scopeSecurity('records:write'),
           body: NewRecordBody,
-          response: { 200: RecordItem, 201: RecordItem, 400: Problem, 401: Problem, 409: Problem },
+          response: {
+            200: RecordDetail,
+            201: RecordDetail,
+            400: Problem,
+            401: Problem,
+            403: Problem,
+            409: Problem,
+          },
         },
       },
       async (request, reply) => {
         const body = request.body
-        const { outcome, record } = await addRecord(deps.pipeline, {
-          symbol: body.symbol,
-          name: body.name,
-          assetId: body.asset_id,
-          source: body.source ?? 'manual',
-          observedAt: body.observed_at,
-          priceUsd: body.price_usd,
-          marketCapUsd: body.market_cap_usd,
-          volume24hUsd: body.volume_24h_usd,
-          change24hPct: body.change_24h_pct,
-          rank: body.rank,
-          circulatingSupply: body.circulating_supply,
-          totalSupply: body.total_supply,
-          maxSupply: body.max_supply,
-        })
+        const { outcome, record } = await addRecord(
+          deps.pipeline,
+          {
+            symbol: body.symbol,
+            name: body.name,
+            assetId: body.asset_id,
+            source: body.source ?? 'manual',
+            observedAt: body.observed_at,
+            priceUsd: body.price_usd,
+            marketCapUsd: body.market_cap_usd,
+            volume24hUsd: body.volume_24h_usd,
+            change24hPct: body.change_24h_pct,
+            rank: body.rank,
+            circulatingSupply: body.circulating_supply,
+            totalSupply: body.total_supply,
+            maxSupply: body.max_supply,
+          },
+          { addedBy: deps.actorOf(request) ?? null },
+        )
         if (outcome === 'created') reply.status(201).header('location', `/api/v1/records/${record.id}`)
-        return toRecordItem(record)
+        return toRecordDetail(record)
       },
     )
   }
 }
 
-export function toRecordItem(r: RecordWithSymbol): Static<typeof RecordItem> {
+export function toRecordDetail(r: RecordWithSymbol): Static<typeof RecordDetail> {
   return {
     id: r.id,
     asset_id: r.assetId,
@@ -195,5 +208,6 @@ export function toRecordItem(r: RecordWithSymbol): Static<typeof RecordItem> {
     run_id: r.runId,
     raw_batch_id: r.rawBatchId,
     loaded_at: r.loadedAt,
+    added_by: r.addedBy,
   }
 }

@@ -31,6 +31,7 @@ import {
   Page,
   Problem,
   RunItem,
+  scopeSecurity,
   StringEnum,
   TimeParam,
 } from '../schemas.js'
@@ -264,22 +265,22 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/api/v1/runs',
       {
-        onRequest: deps.requireWriteKey,
+        onRequest: deps.requireScope('runs:write'),
         bodyLimit: 1024,
         // Bodies are checked as sent; the app's Ajv coerces types, fit for query strings only.
         validatorCompiler: TypeBoxValidatorCompiler,
         schema: {
           tags: ['runs'],
           summary: 'Start a run of a source now (202); 409 while one of that source is running',
-          security: [{ bearer: [] }, { apiKey: [] }],
+          security: scopeSecurity('runs:write'),
           body: Type.Object({ source: EtlSourceParam }, { additionalProperties: false }),
-          response: { 202: RunItem, 400: Problem, 401: Problem, 409: Problem, 503: Problem },
+          response: { 202: RunItem, 400: Problem, 401: Problem, 403: Problem, 409: Problem, 503: Problem },
         },
       },
       async (request, reply) => {
         let started: StartedRun
         try {
-          started = await deps.runs.startRun(request.body.source, 'api')
+          started = await deps.runs.startRun(request.body.source, 'api', deps.actorOf(request) ?? null)
         } catch (error) {
           // Known to config but not built into this registry: a bad value of the `source` field.
           if (error instanceof SourceUnavailableError)
@@ -319,6 +320,7 @@ export function toQueuedItem(job: QueuedRun): Static<typeof RunItem> {
     rejected: 0,
     error_code: null,
     error_message: null,
+    started_by: job.startedBy,
   }
 }
 
@@ -338,6 +340,7 @@ export function toRunItem(run: EtlRunRow): Static<typeof RunItem> {
     rejected: run.rejected,
     error_code: run.errorCode,
     error_message: run.errorMessage,
+    started_by: run.startedBy,
   }
 }
 

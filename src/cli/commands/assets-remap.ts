@@ -1,5 +1,5 @@
 import { identitySettingsOf, nowIso } from '../../pipeline/pipeline-context.js'
-import { remapAssets, type RemapOutcome } from '../../identity/remap-assets.js'
+import { remapAssets, remapOutcomeJson, type RemapOutcome } from '../../identity/remap-assets.js'
 import { openCliContext } from '../cli-context.js'
 import { EXIT } from '../exit-codes.js'
 
@@ -15,8 +15,9 @@ export async function assetsRemapCommand(options: { dryRun: boolean; json: boole
       trigger: 'cli',
       now: nowIso(pipeline),
       dryRun: options.dryRun,
+      requestedBy: 'cli',
     })
-    console.log(options.json ? JSON.stringify(toJson(outcome), null, 2) : describe(outcome))
+    console.log(options.json ? JSON.stringify(remapOutcomeJson(outcome), null, 2) : describe(outcome))
     return EXIT.OK
   } finally {
     await close()
@@ -40,28 +41,4 @@ function describe(o: RemapOutcome): string {
   if (!o.dryRun && o.moves.length > 0) lines.push(`audit trail: remap ${o.remapId} in asset_remaps`)
   if (o.conflicts > 0) lines.push('conflicts: GET /api/v1/assets/conflicts')
   return lines.join('\n')
-}
-
-function toJson(o: RemapOutcome) {
-  return {
-    remap_id: o.remapId,
-    dry_run: o.dryRun,
-    aliases_created: o.aliasesCreated,
-    aliases_updated: o.aliasesUpdated,
-    assets_created: o.assetsCreated,
-    assets_removed: o.assetsRemoved,
-    records_moved: o.recordsMoved,
-    duplicates_dropped: o.duplicatesDropped,
-    records_set_aside: o.recordsSetAside,
-    conflicts: o.conflicts,
-    moves: o.moves.map((m) => ({
-      source: m.source,
-      source_asset_id: m.sourceAssetId,
-      from_asset_id: m.fromAssetId,
-      to_asset_id: m.toAssetId,
-      method: m.method,
-      confidence: m.confidence,
-      records_moved: m.recordsMoved,
-    })),
-  }
 }

@@ -21,7 +21,7 @@ export async function etlReplayCommand(options: {
     ]
     const results: ReplayResult[] = []
     // An unknown id throws NotFoundError ("raw batch N does not exist"), which exits with EXIT.INPUT.
-    for (const id of ids) results.push(await replayBatch(pipeline, id))
+    for (const id of ids) results.push(await replayBatch(pipeline, id, { startedBy: 'cli' }))
     if (options.json) {
       console.log(
         JSON.stringify(

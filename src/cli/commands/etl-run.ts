@@ -117,6 +117,7 @@ async function runInProcess(
       display?.start(source)
       const runOptions: RunOptions = {
         trigger: 'cli',
+        startedBy: 'cli',
         files: source === 'csv' && options.files.length > 0 ? options.files : undefined,
         signal,
         onProgress: display && ((progress) => display.update(progress)),
@@ -182,7 +183,7 @@ async function enqueueAndWait(
       let added: { jobId: string; duplicate: boolean }
       try {
         await queue.connected(5_000)
-        added = await queue.enqueue(source, 'cli')
+        added = await queue.enqueue(source, 'cli', 'cli')
       } catch (error) {
         throw new CliError(
           `cannot queue a run of ${source}: ${errorMessage(error)} (check REDIS_URL)`,

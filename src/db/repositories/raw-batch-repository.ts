@@ -15,6 +15,8 @@ export async function insertRawBatch(
     cursorAfter: string | null
     rowCount: number
     createdAt: string
+    /** Who posted it, for a batch that came through the API. */
+    addedBy?: string | null
   },
 ): Promise<number> {
   const row = await db
@@ -99,6 +101,7 @@ const INFO_COLUMNS = [
   'errorMessage',
   'createdAt',
   'loadedAt',
+  'addedBy',
 ] as const satisfies readonly (keyof RawBatchInfo)[]
 
 /** One batch without its payload; throws `NotFoundError` when there is none. */

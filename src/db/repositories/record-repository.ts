@@ -18,7 +18,8 @@ export interface RecordPageQuery extends RecordFilter {
   readonly after?: { readonly observedAt: string; readonly id: number }
 }
 
-export type RecordWithSymbol = RecordRow & { symbol: string }
+/** One record with its asset's symbol and who posted it (its raw batch's `added_by`; null for ETL records). */
+export type RecordWithSymbol = RecordRow & { symbol: string; addedBy: string | null }
 
 function filtered(db: Kysely<Database>, filter: RecordFilter) {
   let query = db.selectFrom('records')
@@ -145,8 +146,9 @@ export function findRecord(db: Kysely<Database>, id: number): Promise<RecordWith
   return db
     .selectFrom('records')
     .innerJoin('assets', 'assets.id', 'records.assetId')
+    .leftJoin('rawBatches', 'rawBatches.id', 'records.rawBatchId')
     .selectAll('records')
-    .select('assets.symbol')
+    .select(['assets.symbol', 'rawBatches.addedBy'])
     .where('records.id', '=', id)
     .executeTakeFirst()
 }
@@ -158,8 +160,9 @@ export function findRecordByKey(
   return db
     .selectFrom('records')
     .innerJoin('assets', 'assets.id', 'records.assetId')
+    .leftJoin('rawBatches', 'rawBatches.id', 'records.rawBatchId')
     .selectAll('records')
-    .select('assets.symbol')
+    .select(['assets.symbol', 'rawBatches.addedBy'])
     .where('records.assetId', '=', key.assetId)
     .where('records.source', '=', key.source)
     .where('records.observedAt', '=', key.observedAt)

@@ -21,6 +21,8 @@ export async function insertRun(
     owner: string
     startedAt: string
     checkpointBefore: string | null
+    /** Who asked for it (`key:…`, `jwt:…`, `cli`); null or absent for the schedule. */
+    startedBy?: string | null
   },
 ): Promise<EtlRunRow> {
   try {

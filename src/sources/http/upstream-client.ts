@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Span } from '@opentelemetry/api'
 import { Agent, errors as undiciErrors, request } from 'undici'
 import type { Config } from '../../config.js'
 import { SourceHttpError, type SourceHttpCode } from '../../errors.js'
@@ -7,6 +8,8 @@ import type { Metrics, UpstreamStatus } from '../../metrics/metrics.js'
 import type { OutboundLimiter } from './outbound-limiter.js'
 import { backoffMs, parseRetryAfter } from './retry-after.js'
 import { parseUpstreamErrorBody } from './upstream-error-body.js'
+import { redactUrl } from '../../redact-secrets.js'
+import { failSpan, markSpanFailed, startSpan, tracingEnabled } from '../../telemetry/tracing.js'
 
 /** A JSON answer: the body exactly as received (stored raw) and parsed once. */
 export interface UpstreamResponse {
@@ -67,8 +70,31 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     secrets.some((secret) => text.includes(secret))
       ? secrets.reduce((t, secret) => t.split(secret).join('[redacted]'), text)
       : text
-  const host = new URL(options.baseUrl).host
+  const base = new URL(options.baseUrl)
+  const host = base.host
   const headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...options.authHeaders }
+
+  /**
+   * A CLIENT span per attempt, as OpenTelemetry's HTTP conventions have it: a retry is a span of its
+   * own with `http.request.resend_count` and the backoff (or Retry-After) it waited out. The wait for
+   * the outbound rate limit is `coinpipe.rate_limit_wait_ms`. Keys travel in headers, which spans
+   * never carry; the URL is redacted all the same, in case a key ever sits in it.
+   */
+  const startAttemptSpan = (url: string, attempts: number, pacedMs: number, delayedMs: number) =>
+    startSpan(`GET ${host}`, {
+      kind: 'client',
+      attributes: {
+        'http.request.method': 'GET',
+        'server.address': base.hostname,
+        'server.port': Number(base.port) || (base.protocol === 'https:' ? 443 : 80),
+        'url.full': scrub(redactUrl(url)),
+        'coinpipe.source': source,
+        'coinpipe.rate_limit_wait_ms': pacedMs,
+        ...(attempts > 1
+          ? { 'http.request.resend_count': attempts - 1, 'coinpipe.retry_delay_ms': delayedMs }
+          : {}),
+      },
+    })
 
   async function attempt(url: string, signal: AbortSignal | undefined, attempts: number) {
     let response
@@ -117,17 +143,22 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     async getJson(path, query, { signal, log: callLog = log } = {}) {
       const url = `${options.baseUrl}${path}${Object.keys(query).length > 0 ? `?${new URLSearchParams(query).toString()}` : ''}`
       let waitedMs = 0
+      let delayedMs = 0
       for (let attempts = 1; ; attempts++) {
         const pacedMs = await limiter.acquire(signal)
         metrics?.observeRateLimitWait(source, pacedMs / 1000)
         if (pacedMs > 0) callLog.debug({ path, waitedMs: pacedMs }, 'waited for the outbound rate limit')
+        const span = tracingEnabled() ? startAttemptSpan(url, attempts, pacedMs, delayedMs) : undefined
         const startedMs = performance.now()
         try {
           const response = await attempt(url, signal, attempts)
           metrics?.observeUpstreamCall(source, response.status, (performance.now() - startedMs) / 1000)
+          span?.setAttribute('http.response.status_code', response.status)
+          span?.end()
           return response
         } catch (error) {
           metrics?.observeUpstreamCall(source, statusOf(error), (performance.now() - startedMs) / 1000)
+          if (span) endFailedAttemptSpan(span, error)
           if (!(error instanceof SourceHttpError) || !error.retryable) throw error
           const { retryAfterMs } = error.details
           // Every process sharing the limiter holds back too, even when this call gives up. Capped
@@ -150,12 +181,23 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           )
           metrics?.countUpstreamRetry(source, error.code.replace(/^SOURCE_/, '').toLowerCase())
           waitedMs += delayMs
+          delayedMs = delayMs
           await sleep(delayMs, undefined, { signal })
         }
       }
     },
     close: () => agent.close(),
   }
+}
+
+/** An attempt that failed: its status when the upstream answered, and why (`error.type`). */
+function endFailedAttemptSpan(span: Span, error: unknown): void {
+  const status = error instanceof SourceHttpError ? error.details.status : undefined
+  if (status !== undefined) {
+    span.setAttribute('http.response.status_code', status)
+    markSpanFailed(span, String(status), error instanceof Error ? error.message : undefined)
+  } else failSpan(span, error)
+  span.end()
 }
 
 function codeForStatus(status: number): SourceHttpCode {
