@@ -111,6 +111,7 @@ export async function buildApp(
     void reply.header('x-request-id', request.id)
     done()
   })
+  const auth = createAuthenticator(config, { jwks: options.jwks })
   const infoEnabled = pipeline.log.isLevelEnabled('info')
   app.addHook('onResponse', (request, reply, done) => {
     const elapsedMs = reply.elapsedTime
@@ -122,6 +123,8 @@ export async function buildApp(
           url: request.url,
           status: reply.statusCode,
           durationMs: Math.round(elapsedMs * 100) / 100,
+          // Who, for a request whose credential was checked (`key:…`, `jwt:…`): an access log names its caller.
+          actor: auth.actorOf(request),
         },
         'request completed',
       )
@@ -135,7 +138,6 @@ export async function buildApp(
       done()
     })
   registerErrorHandler(app)
-  const auth = createAuthenticator(config, { jwks: options.jwks })
   await registerSecurity(app, config.http, auth.identify, {
     redis: options.redis,
     prefix: config.queue.prefix,

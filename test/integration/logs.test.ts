@@ -129,6 +129,9 @@ describe.each(DIALECTS)('structured logs, on %s', (dialect) => {
       }
       const completed = lines.filter((line) => line.msg === 'request completed')
       expect(completed.map((line) => line.request_id)).toEqual(ids)
+      // The write names its caller by the key's hash prefix; the refused one names nobody.
+      expect(completed[1]?.actor).toMatch(/^key:[0-9a-f]{32}$/)
+      expect(completed[2]).not.toHaveProperty('actor')
       // Lines written by a route handler (the health check) and by the error handler carry it too.
       expect(lines.find((line) => line.msg === 'health check cannot reach the database')?.request_id).toBe(
         ids[4],
