@@ -126,28 +126,34 @@ describe.each(DIALECTS)('a traced upstream run on %s', (dialect) => {
     fake = undefined
   })
 
+  /** `etl run --source coingecko` against the fake, traced into the receiver. */
+  const runCoingecko = (upstream: FakeUpstream, database: TestDatabase, vars: Record<string, string>) =>
+    runCli(['etl', 'run', '--source', 'coingecko', '--json'], {
+      cwd: dir,
+      env: cliEnv({
+        DATABASE_URL: database.url,
+        ...otelEnv(receiver),
+        SOURCES: 'coingecko',
+        COINGECKO_BASE_URL: upstream.coingeckoUrl,
+        IDENTITY_COINS_LIST_REFRESH_MS: '0',
+        ...vars,
+      }),
+    })
+
   it('has a CLIENT span per attempt: the 429, then the retry with its resend count and wait, and no key', async () => {
     const key = 'CG-tracing-secret-key-0123'
     fake = await startFakeUpstream({ keys: { coingecko: { key, plan: 'demo' } } })
     fake.fault({ source: 'coingecko', path: '/coins/markets', page: 1, kind: 'rate_limit', retryAfter: 1 })
     test = await createTestDatabase(dialect)
 
-    const result = await runCli(['etl', 'run', '--source', 'coingecko', '--json'], {
-      cwd: dir,
-      env: cliEnv({
-        DATABASE_URL: test.url,
-        ...otelEnv(receiver),
-        SOURCES: 'coingecko',
-        COINGECKO_BASE_URL: fake.coingeckoUrl,
-        COINGECKO_API_KEY: key,
-        COINGECKO_API_PLAN: 'demo',
-        COINGECKO_PER_PAGE: String(PER_PAGE),
-        // One call a second: the page after the retry waits for its slot.
-        COINGECKO_RATE_LIMIT: '1/1s',
-        UPSTREAM_RETRY_BASE_MS: '10',
-        IDENTITY_CONTRACT_LOOKUPS_PER_RUN: '0',
-        IDENTITY_COINS_LIST_REFRESH_MS: '0',
-      }),
+    const result = await runCoingecko(fake, test, {
+      COINGECKO_API_KEY: key,
+      COINGECKO_API_PLAN: 'demo',
+      COINGECKO_PER_PAGE: String(PER_PAGE),
+      // One call a second: the page after the retry waits for its slot.
+      COINGECKO_RATE_LIMIT: '1/1s',
+      UPSTREAM_RETRY_BASE_MS: '10',
+      IDENTITY_CONTRACT_LOOKUPS_PER_RUN: '0',
     })
 
     expect(result.code, result.stderr).toBe(0)
@@ -189,17 +195,7 @@ describe.each(DIALECTS)('a traced upstream run on %s', (dialect) => {
     fake = await startFakeUpstream({ keys: { coingecko: { key: 'CG-the-right-key-0123', plan: 'demo' } } })
     test = await createTestDatabase(dialect)
 
-    const result = await runCli(['etl', 'run', '--source', 'coingecko', '--json'], {
-      cwd: dir,
-      env: cliEnv({
-        DATABASE_URL: test.url,
-        ...otelEnv(receiver),
-        SOURCES: 'coingecko',
-        COINGECKO_BASE_URL: fake.coingeckoUrl,
-        COINGECKO_API_KEY: 'CG-a-wrong-key-0123',
-        IDENTITY_COINS_LIST_REFRESH_MS: '0',
-      }),
-    })
+    const result = await runCoingecko(fake, test, { COINGECKO_API_KEY: 'CG-a-wrong-key-0123' })
 
     expect(result.code).toBe(1)
     const [run] = byName(receiver.spans(), 'etl.run')
