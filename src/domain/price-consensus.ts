@@ -38,6 +38,11 @@ export function priceConsensus(quotes: readonly SourceQuote[], staleAfterMs: num
   return { staleSources: staleSources.sort(), consensusPriceUsd: median, spreadPct }
 }
 
+/** The median of `values` in any order; null for none. */
+export function median(values: readonly number[]): number | null {
+  return medianOfSorted([...values].sort((a, b) => a - b))
+}
+
 function medianOfSorted(values: readonly number[]): number | null {
   if (values.length === 0) return null
   const middle = Math.floor(values.length / 2)

@@ -1,0 +1,91 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { consensusCandles, sourceCandles, type Candle } from '../../src/db/repositories/candle-repository.js'
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/test-database.js'
+
+const at = (hhmm: string, day = '2026-11-25') => `${day}T${hhmm}:00.000Z`
+
+/** [source, time, price, market cap, volume]: hand-made, so every candle below is computed by hand. */
+const FIXTURE: [string, string, number | null, number | null, number | null][] = [
+  ['coingecko', at('10:05'), 100, 1000, 50],
+  ['coingecko', at('10:20'), 110, 1100, 52],
+  ['coingecko', at('10:35'), null, 1050, 51], // no price: not an observation of the price
+  ['coingecko', at('10:50'), 90, 900, 40],
+  ['coingecko', at('12:10'), 120, 1200, 60], // nothing at 11:00: a gap, not an invented candle
+  ['coinpaprika', at('10:10'), 102, null, 55],
+  ['coinpaprika', at('10:40'), 104, 1040, 45],
+  ['coinpaprika', at('13:00'), 130, 1300, 70], // at `to`: outside
+  ['coingecko', at('09:00', '2026-11-23'), 80, 800, 30], // Monday: the week's first day
+]
+
+const candle = (bucket: string, ohlc: number[], marketCapUsd: number | null, volume24hUsd: number | null, points: number): Candle => {
+  const [open, high, low, close] = ohlc as [number, number, number, number]
+  return { bucket, open, high, low, close, marketCapUsd, volume24hUsd, points }
+} // prettier-ignore
+
+describe.each(DIALECTS)('candles on %s', (dialect) => {
+  let test: TestDatabase
+
+  beforeAll(async () => {
+    test = await createTestDatabase(dialect)
+    const { kysely } = test.db
+    await kysely
+      .insertInto('assets')
+      .values({ id: 'bitcoin', symbol: 'BTC', name: 'Bitcoin', createdAt: at('00:00') })
+      .execute()
+    // Raw SQL, as the app writes records: Kysely's camel case would name `volume24h_usd`.
+    const rows = FIXTURE.map(
+      ([source, observedAt, price, marketCap, volume]) =>
+        sql`(${'bitcoin'}, ${source}, ${source === 'coingecko' ? 'bitcoin' : 'btc-bitcoin'}, ${observedAt}, ${price}, ${marketCap}, ${volume}, ${at('23:00')})`,
+    )
+    await sql`INSERT INTO records (asset_id, source, source_asset_id, observed_at, price_usd, market_cap_usd, volume_24h_usd, loaded_at)
+      VALUES ${sql.join(rows)}`.execute(kysely)
+  })
+  afterAll(() => test.destroy())
+
+  const hourly = (source?: string) =>
+    sourceCandles(test.db, { assetId: 'bitcoin', interval: '1h', from: at('00:00'), to: at('13:00'), source })
+
+  it('opens with the first price of a bucket, closes with the last, and keeps the last market cap and volume', async () => {
+    const bySource = await hourly()
+    expect(Object.fromEntries(bySource)).toEqual({
+      coingecko: [
+        candle(at('10:00'), [100, 110, 90, 90], 900, 40, 3),
+        candle(at('12:00'), [120, 120, 120, 120], 1200, 60, 1),
+      ],
+      coinpaprika: [candle(at('10:00'), [102, 104, 102, 104], 1040, 45, 2)],
+    })
+    expect([...(await hourly('coinpaprika')).keys()]).toEqual(['coinpaprika'])
+  })
+
+  it('takes the consensus as the median across the sources of each bucket', async () => {
+    expect(consensusCandles(await hourly())).toEqual([
+      candle(at('10:00'), [101, 107, 96, 97], 970, 42.5, 5),
+      candle(at('12:00'), [120, 120, 120, 120], 1200, 60, 1),
+    ])
+  })
+
+  it('buckets by 5 minutes, by UTC day, and by ISO week starting on Monday', async () => {
+    const query = {
+      assetId: 'bitcoin',
+      from: at('00:00', '2026-11-01'),
+      to: at('13:00'),
+      source: 'coingecko',
+    }
+    const five = (await sourceCandles(test.db, { ...query, interval: '5m' })).get('coingecko')!
+    expect(five.map((c) => c.bucket)).toEqual([
+      at('09:00', '2026-11-23'),
+      at('10:05'),
+      at('10:20'),
+      at('10:50'),
+      at('12:10'),
+    ])
+    const daily = (await sourceCandles(test.db, { ...query, interval: '1d' })).get('coingecko')!
+    expect(daily).toEqual([
+      candle(at('00:00', '2026-11-23'), [80, 80, 80, 80], 800, 30, 1),
+      candle(at('00:00'), [100, 120, 90, 120], 1200, 60, 4),
+    ])
+    const weekly = (await sourceCandles(test.db, { ...query, interval: '1w' })).get('coingecko')!
+    expect(weekly).toEqual([candle(at('00:00', '2026-11-23'), [80, 120, 80, 120], 1200, 60, 5)])
+  })
+})
