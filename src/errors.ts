@@ -48,6 +48,19 @@ export class AssetNotFoundError extends AppError {
   }
 }
 
+/** Asset ids a backfill asked for that its upstream does not know: nothing is read for any of them. */
+export class BackfillAssetUnknownError extends AppError {
+  readonly code = 'BACKFILL_ASSET_UNKNOWN'
+  constructor(
+    readonly source: string,
+    readonly ids: readonly string[],
+  ) {
+    super(`${source} does not know the asset id(s) ${ids.join(', ')}; use the upstream's own ids`, {
+      context: { source, ids },
+    })
+  }
+}
+
 /** A request or input that can never succeed as given. */
 export class ValidationError extends AppError {
   readonly code = 'VALIDATION_FAILED'
@@ -73,6 +86,14 @@ export class RunAlreadyRunningError extends AppError {
   constructor(readonly source: string) {
     super(`a run of ${source} is already in progress`, { context: { source } })
     this.retryable = true
+  }
+}
+
+/** A backfill of this source is going (one at a time per source, beside its snapshot runs). */
+export class BackfillAlreadyRunningError extends RunAlreadyRunningError {
+  constructor(source: string) {
+    super(source)
+    this.message = `a backfill of ${source} is already in progress`
   }
 }
 

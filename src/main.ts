@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { CliError } from './cli/cli-error.js'
 import { EXIT, exitCodeFor } from './cli/exit-codes.js'
 import {
+  ETL_BACKFILL_HELP,
   ETL_HELP,
   ETL_REPLAY_HELP,
   ETL_RESET_HELP,
@@ -36,6 +37,7 @@ const commands = {
   serve: () => import('./cli/commands/serve.js'),
   migrate: () => import('./cli/commands/migrate.js'),
   etlRun: () => import('./cli/commands/etl-run.js'),
+  etlBackfill: () => import('./cli/commands/etl-backfill.js'),
   etlReplay: () => import('./cli/commands/etl-replay.js'),
   etlReset: () => import('./cli/commands/etl-reset.js'),
   assetsRemap: () => import('./cli/commands/assets-remap.js'),
@@ -133,6 +135,44 @@ function program(): Command {
       ),
     )
   etl
+    .command('backfill')
+    .description(
+      "read assets' past from a source's history (one run, trigger backfill); exit 0 when it succeeded or was partial, 1 when it failed",
+    )
+    .requiredOption('-s, --source <name>', 'the history upstream: coingecko or coinpaprika')
+    .option(
+      '-a, --asset <id>',
+      "an asset (repeatable): the source's own id (bitcoin, btc-bitcoin) or a canonical asset id",
+      collect,
+    )
+    .option('--top <n>', 'also the first N assets by market cap now', positiveInt)
+    .requiredOption('--from <date>', 'start, inclusive: ISO 8601 (2025-01-01 or 2025-01-01T00:00:00Z)')
+    .option('--to <date>', 'end, exclusive: ISO 8601; default: now')
+    .option('--json', 'print the summary as JSON on stdout, and no progress line')
+    .addHelpText('after', ETL_BACKFILL_HELP)
+    .action(
+      async (options: {
+        source: string
+        asset?: string[]
+        top?: number
+        from: string
+        to?: string
+        json?: boolean
+      }) =>
+        exit(
+          await (
+            await commands.etlBackfill()
+          ).etlBackfillCommand({
+            source: options.source,
+            assets: options.asset ?? [],
+            top: options.top,
+            from: options.from,
+            to: options.to,
+            json: options.json === true,
+          }),
+        ),
+    )
+  etl
     .command('replay')
     .description('re-transform stored raw batches without touching the network')
     .option('-b, --batch <id>', 'a raw batch id (repeatable), as in GET /api/v1/batches/{id}', collectId)
@@ -156,7 +196,7 @@ function program(): Command {
     .requiredOption('-s, --source <name>', `the source: ${SOURCE_NAMES.join(', ')}`)
     .option(
       '--stream <name>',
-      'only this stream (coingecko: markets, coinpaprika: tickers, csv: the file path)',
+      'only this stream (coingecko: markets, coinpaprika: tickers, a backfill: history:<asset id>, csv: the file path)',
     )
     .addHelpText('after', ETL_RESET_HELP)
     .action(async (options: { source: string; stream?: string }) =>

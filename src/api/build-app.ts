@@ -23,6 +23,7 @@ import { createAuthenticator, guardReads } from './authenticator.js'
 import type { JwksOptions } from './jwt-verifier.js'
 import { answerFrameworkError, registerErrorHandler } from './error-handler.js'
 import { assetRemapRoutes } from './routes/asset-remap-routes.js'
+import { backfillRoutes } from './routes/backfill-routes.js'
 import { assetRoutes } from './routes/asset-routes.js'
 import { batchRoutes } from './routes/batch-routes.js'
 import { dashboardRoutes } from './routes/dashboard-routes.js'
@@ -192,6 +193,7 @@ export async function buildApp(
   await app.register(assetRemapRoutes(deps))
   await app.register(rejectionRoutes(deps))
   await app.register(runRoutes(deps))
+  await app.register(backfillRoutes(deps))
   await app.register(statsRoutes(deps))
   await app.register(schemaChangeRoutes(deps))
   await app.register(batchRoutes(deps))

@@ -154,6 +154,27 @@ ${section('Environment', [
 ${EXIT_CODES}
 `
 
+export const ETL_BACKFILL_HELP = `
+Each asset's range is read in windows at the finest granularity the upstream gives without a paid
+history plan: 5-minute points for the last day, and before it hourly (CoinGecko, 90-day windows) or
+daily (CoinPaprika free; hourly with a key). Every window is stored raw as a batch with its own
+checkpoint: Ctrl-C (or a crash) loses nothing, the same command resumes with the first window not
+yet committed, and a repeated backfill reads only what it does not hold yet.
+
+A window beyond the plan's reach (CoinGecko Demo and CoinPaprika free: the last 365 days) is
+refused upstream with error 10012: the backfill ends partial with HISTORY_OUT_OF_RANGE, naming the
+range it could not read, and does not retry it. Backfill calls yield the source's rate limit to
+the scheduled runs (shared through Redis in queue mode), so a long backfill never starves them.
+
+Examples:
+  $ coinpipe etl backfill -s coingecko -a bitcoin -a ethereum --from 2026-01-01
+  $ coinpipe etl backfill -s coinpaprika --top 100 --from 2026-06-01 --to 2026-07-01 --json
+
+${section('Environment', [DATABASE_URL, KEYS, ['COINGECKO_BASE_URL, COINPAPRIKA_BASE_URL', 'upstream hosts (a local fake server, say)'], LOG_LEVEL])}
+
+${EXIT_CODES}
+`
+
 export const ETL_REPLAY_HELP = `
 Re-runs transform and load over raw payloads already stored, after a fix (a release, or a
 *_FIELD_ALIASES setting for a renamed field). Each replay is a run of its own (trigger replay).

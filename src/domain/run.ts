@@ -14,8 +14,11 @@ export const FINISHED_RUN_STATUSES = [
 ] as const satisfies readonly RunStatus[]
 export type FinishedRunStatus = (typeof FINISHED_RUN_STATUSES)[number]
 
-/** What started a run: the CLI, the API, the schedule, the run at start-up, or a replay. */
-export const RUN_TRIGGERS = ['cli', 'api', 'schedule', 'start', 'replay'] as const
+/**
+ * What started a run: the CLI, the API, the schedule, the run at start-up, a replay, or a backfill
+ * of history (which runs beside its source's snapshot runs, one at a time per source).
+ */
+export const RUN_TRIGGERS = ['cli', 'api', 'schedule', 'start', 'replay', 'backfill'] as const
 export type RunTrigger = (typeof RUN_TRIGGERS)[number]
 
 /** A run asked for in queue mode that no worker has taken yet: `queued` in the run history. */

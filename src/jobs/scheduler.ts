@@ -3,7 +3,13 @@ import type { SourceName } from '../config.js'
 import type { EtlRunRow } from '../db/schema.js'
 import { isDatabaseUnreachable } from '../db/connection-error.js'
 import type { RunTrigger } from '../domain/run.js'
-import { errorMessage, RunAlreadyRunningError, SchedulerStoppedError } from '../errors.js'
+import {
+  BackfillAlreadyRunningError,
+  errorMessage,
+  RunAlreadyRunningError,
+  SchedulerStoppedError,
+} from '../errors.js'
+import { checkBackfill, runBackfill, type BackfillRequest } from '../pipeline/backfill.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import type { Scheduler } from '../pipeline/run-starter.js'
 import { runSource } from '../pipeline/run-pipeline.js'
@@ -15,7 +21,14 @@ export interface ScheduleOptions {
   readonly runOnStart: boolean
 }
 
-/** croner per source; never two runs of one source at once (croner's `protect` plus the database). */
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}
+
+/**
+ * croner per source; never two runs of one source at once (croner's `protect` plus the database),
+ * and besides them at most one backfill per source, started on demand.
+ */
 export function createInProcessScheduler(ctx: PipelineContext, options: ScheduleOptions): Scheduler {
   const jobs: Cron[] = []
   const active = new Map<string, Promise<unknown>>()
@@ -53,8 +66,28 @@ export function createInProcessScheduler(ctx: PipelineContext, options: Schedule
     })
   }
 
+  const startBackfill = (request: BackfillRequest, startedBy?: string | null): Promise<EtlRunRow> => {
+    checkBackfill(request, ctx.now?.() ?? new Date())
+    const key = `backfill:${request.source}`
+    if (abort.signal.aborted) return Promise.reject(new SchedulerStoppedError(request.source))
+    if (active.has(key)) return Promise.reject(new BackfillAlreadyRunningError(request.source))
+    return new Promise<EtlRunRow>((resolve, reject) => {
+      const run = runBackfill(ctx, request, { startedBy, signal: abort.signal, onStarted: resolve })
+        .then(resolve, (error: unknown) =>
+          reject(
+            error instanceof RunAlreadyRunningError
+              ? new BackfillAlreadyRunningError(request.source)
+              : toError(error),
+          ),
+        )
+        .finally(() => active.delete(key))
+      active.set(key, run)
+    })
+  }
+
   return {
     startRun: async (source, how, startedBy) => ({ run: await startRun(source, how, startedBy) }),
+    startBackfill: async (request, startedBy) => ({ run: await startBackfill(request, startedBy) }),
     start() {
       for (const source of options.sources) {
         const pattern = options.schedules[source] ?? 'off'

@@ -25,7 +25,10 @@ export async function recoverInterruptedRuns(ctx: PipelineContext): Promise<numb
  * seconds, instead of after the heartbeat goes stale.
  */
 export async function recoverRunsOfSource(ctx: PipelineContext, source: string): Promise<number> {
-  const runs = (await listRunningRuns(ctx.db.kysely)).filter((run) => run.source === source)
+  // A backfill runs beside the snapshot runs and holds no lease: its own owner's liveness decides.
+  const runs = (await listRunningRuns(ctx.db.kysely)).filter(
+    (run) => run.source === source && run.trigger !== 'backfill',
+  )
   for (const run of runs)
     await interrupt(ctx, run, `run was left running by ${run.owner}, which lost its lease on ${source}`)
   return runs.length

@@ -9,7 +9,7 @@ import { AppError, errorCode, errorMessage, RunAlreadyRunningError, SourceHttpEr
 import { limitHeapGrowth } from '../heap-growth.js'
 import { refreshContractEvidence } from '../identity/contract-evidence.js'
 import { assetCacheOf } from '../identity/resolve-assets.js'
-import type { Source, Stream, StreamCursor } from '../sources/source.js'
+import type { ExtractContext, Source, Stream, StreamCursor } from '../sources/source.js'
 import { storeRawBatch } from './extract.js'
 import { loadBatch, skipFailedBatch } from './load.js'
 import { nowIso, RUN_OWNER, type PipelineContext } from './pipeline-context.js'
@@ -36,6 +36,14 @@ export interface RunOptions {
   readonly onProgress?: (progress: RunProgress) => void
   /** Called once the run row exists, before any work. */
   readonly onStarted?: (run: EtlRunRow) => void
+  /**
+   * The streams to run in place of the source's own: a backfill's history streams. Throwing ends
+   * the run `failed` with the error's code.
+   */
+  readonly streams?: (
+    source: Source,
+    context: Pick<ExtractContext, 'signal' | 'log'>,
+  ) => Promise<readonly Stream[]>
 }
 
 /**
@@ -66,10 +74,14 @@ async function executeRun(ctx: PipelineContext, sourceName: string, options: Run
   const before: Record<string, StreamCursor | null> = {}
   const checkpoints: Record<string, StreamCursor | null> = {}
   const totals = { batches: 0, extracted: 0, loaded: 0, unchanged: 0, rejected: 0 }
+  const shortfalls: Shortfall[] = []
   let failedBatches = 0
   let failure: unknown
   try {
-    for (const stream of await source.streams({ files: options.files })) {
+    const streams = options.streams
+      ? await options.streams(source, { signal, log })
+      : await source.streams({ files: options.files })
+    for (const stream of streams) {
       if (signal.aborted) break
       failedBatches += await runStream(
         ctx,
@@ -77,12 +89,14 @@ async function executeRun(ctx: PipelineContext, sourceName: string, options: Run
         stream,
         run.id,
         { before, checkpoints },
-        signal,
+        { signal, shortfall: (shortfall) => shortfalls.push(shortfall) },
         options.onProgress,
         totals,
       )
     }
-    if (!signal.aborted) await refreshContractEvidence(ctx, source, { runId: run.id, signal, log })
+    // A backfill reads history only; the contract evidence is the snapshot runs' to refresh.
+    if (!signal.aborted && !options.streams)
+      await refreshContractEvidence(ctx, source, { runId: run.id, signal, log })
   } catch (error) {
     failure = error
   }
@@ -97,19 +111,21 @@ async function executeRun(ctx: PipelineContext, sourceName: string, options: Run
     ? resumable
       ? 'partial'
       : 'failed'
-    : failedBatches > 0 || signal.aborted
+    : failedBatches > 0 || signal.aborted || shortfalls.length > 0
       ? 'partial'
       : 'succeeded'
   const [code, message] = failure
     ? [runFailureCode(failure), errorMessage(failure)]
-    : failedBatches > 0
-      ? [
-          'BATCH_FAILED',
-          `${failedBatches} batch(es) failed to transform; their raw payloads are kept for replay`,
-        ]
-      : signal.aborted
-        ? ['RUN_CANCELLED', 'stopped on request after the batch in flight committed']
-        : [null, null]
+    : shortfalls.length > 0
+      ? shortfallOutcome(shortfalls)
+      : failedBatches > 0
+        ? [
+            'BATCH_FAILED',
+            `${failedBatches} batch(es) failed to transform; their raw payloads are kept for replay`,
+          ]
+        : signal.aborted
+          ? ['RUN_CANCELLED', 'stopped on request after the batch in flight committed']
+          : [null, null]
   // A lost database is an outage, not a bug: no stack trace for it.
   if (failure && isDatabaseUnreachable(failure))
     log.error({ error: errorMessage(failure) }, 'run stopped: the database is unreachable')
@@ -138,6 +154,15 @@ async function executeRun(ctx: PipelineContext, sourceName: string, options: Run
     'run finished',
   )
   return finished
+}
+
+type Shortfall = Parameters<NonNullable<ExtractContext['shortfall']>>[0]
+
+/** The run's code is the first shortfall's; its message names a few of them and counts the rest. */
+function shortfallOutcome(shortfalls: readonly Shortfall[]): [string, string] {
+  const shown = shortfalls.slice(0, 3).map((s) => s.message)
+  const more = shortfalls.length - shown.length
+  return [shortfalls[0]!.code, `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`]
 }
 
 async function startRun(
@@ -171,7 +196,7 @@ async function runStream(
   stream: Stream,
   runId: number,
   { before, checkpoints }: Record<'before' | 'checkpoints', Record<string, StreamCursor | null>>,
-  signal: AbortSignal,
+  { signal, shortfall }: Pick<ExtractContext, 'signal' | 'shortfall'>,
   onProgress: RunOptions['onProgress'],
   /** The run's counts, added to as batches commit. */
   totals: Record<keyof RunCounts, number>,
@@ -191,7 +216,7 @@ async function runStream(
   }
   try {
     const batches = inSpanEach(
-      stream.extract(checkpoints[stream.name] ?? undefined, { signal, log }),
+      stream.extract(checkpoints[stream.name] ?? undefined, { signal, log, shortfall }),
       'etl.extract',
       { attributes: { 'coinpipe.source': source.name, 'coinpipe.stream': stream.name } },
       (batch) => ({ 'coinpipe.batch.rows': batch.rowCount }),

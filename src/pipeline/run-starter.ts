@@ -1,5 +1,6 @@
 import type { EtlRunRow } from '../db/schema.js'
 import type { QueuedRun, RunTrigger, WorkerSeen } from '../domain/run.js'
+import type { BackfillRequest } from './backfill.js'
 
 /** A run that started, or, in queue mode, a job that no worker has taken within the wait. */
 export type StartedRun = { readonly run: EtlRunRow } | { readonly queued: QueuedRun }
@@ -14,6 +15,12 @@ export interface RunStarter {
    * stored with the run (in queue mode it travels in the job).
    */
   startRun(source: string, trigger: RunTrigger, startedBy?: string | null): Promise<StartedRun>
+  /**
+   * Starts a backfill (`POST /api/v1/backfills`): checked first (`ValidationError` naming the
+   * field), then run beside the source's snapshot runs; rejects with `RunAlreadyRunningError` while
+   * a backfill of that source is going. In queue mode it is a job for the workers.
+   */
+  startBackfill(request: BackfillRequest, startedBy?: string | null): Promise<StartedRun>
 }
 
 /** Starts ETL runs on their own: in process (croner), or as BullMQ job schedulers in queue mode. */

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { QueuedRun, RunStatus, RunTrigger, WorkerSeen } from '../domain/run.js'
+import type { BackfillRequest } from '../pipeline/backfill.js'
 import { createRedis, pingRedis } from '../redis/redis-connection.js'
 import { inSpan, traceCarrier } from '../telemetry/tracing.js'
 import { withTimeout } from '../with-timeout.js'
@@ -16,6 +17,8 @@ export const ETL_QUEUE = 'etl'
 export interface EtlJobData {
   readonly source: string
   readonly trigger: RunTrigger
+  /** A backfill's assets and range (trigger `backfill`): run beside the source's lease, not under it. */
+  readonly backfill?: Omit<BackfillRequest, 'source'>
   /** Who asked for the run (`key:…`, `jwt:…`, `cli`); absent for the schedule. */
   readonly startedBy?: string | null
   /** The W3C trace context (`traceparent`, `tracestate`) of whoever asked for the run, when traced. */
@@ -80,6 +83,7 @@ export class EtlQueue {
     source: string,
     trigger: RunTrigger,
     startedBy: string | null = null,
+    backfill?: EtlJobData['backfill'],
   ): Promise<{ jobId: string; duplicate: boolean }> {
     const attributes = {
       'messaging.system': 'bullmq',
@@ -90,14 +94,17 @@ export class EtlQueue {
     }
     return inSpan(`send ${ETL_QUEUE}`, { kind: 'producer', attributes }, async (span) => {
       const jobId = `${source}-${trigger}-${randomUUID()}`
+      // One backfill of a source waits or runs at a time, beside its snapshot runs.
       const deduplication =
-        trigger === 'start' ? { id: `start:${source}`, ttl: START_DEDUPLICATION_MS } : { id: `run:${source}` }
+        trigger === 'start'
+          ? { id: `start:${source}`, ttl: START_DEDUPLICATION_MS }
+          : { id: `${backfill ? 'backfill' : 'run'}:${source}` }
       // The worker runs the job inside this span's trace: a run asked for over the API is one trace.
       const trace = traceCarrier()
       const job = await this.call('adding a job', () =>
         this.queue.add(
           source,
-          { source, trigger, startedBy, ...(trace ? { trace } : {}) },
+          { source, trigger, startedBy, ...(backfill ? { backfill } : {}), ...(trace ? { trace } : {}) },
           { jobId, deduplication, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
         ),
       )

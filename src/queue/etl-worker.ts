@@ -1,6 +1,7 @@
 import { DelayedError, WaitingError, Worker, type Job } from 'bullmq'
 import { RunAlreadyRunningError } from '../errors.js'
 import { insertSkippedRun } from '../db/repositories/run-repository.js'
+import { runBackfill } from '../pipeline/backfill.js'
 import { RUN_OWNER, type PipelineContext } from '../pipeline/pipeline-context.js'
 import { createRedis } from '../redis/redis-connection.js'
 import { withTraceCarrier } from '../telemetry/tracing.js'
@@ -65,8 +66,49 @@ export function startEtlWorker(ctx: PipelineContext, options: EtlWorkerOptions):
   // At once on every (re)connection: the connection fails commands while it is not ready.
   redis.on('ready', () => void heartbeat())
 
+  /**
+   * A backfill runs beside its source's snapshot runs, so it takes no lease; the database keeps it
+   * to one per source. Stopped by a shutdown, its job goes back for another worker, which resumes
+   * from the windows committed.
+   */
+  const runBackfillJob = async (
+    job: Job<EtlJobData, EtlJobResult>,
+    backfill: NonNullable<EtlJobData['backfill']>,
+    token: string | undefined,
+  ): Promise<EtlJobResult> => {
+    const { source } = job.data
+    let run
+    try {
+      run = await withTraceCarrier(job.data.trace, () =>
+        runBackfill(
+          ctx,
+          { source, ...backfill },
+          {
+            startedBy: job.data.startedBy ?? null,
+            signal: shutdown.signal,
+            onStarted: (started) =>
+              void job.updateProgress({ runId: started.id } satisfies EtlJobProgress).catch(() => undefined),
+          },
+        ),
+      )
+    } catch (error) {
+      if (!(error instanceof RunAlreadyRunningError)) throw error
+      // A backfill of this source is running elsewhere (or its dead owner is not yet known dead).
+      await job.updateProgress({ waitingFor: error.message } satisfies EtlJobProgress)
+      await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token)
+      throw new DelayedError()
+    }
+    if (shutdown.signal.aborted && run.errorCode === 'RUN_CANCELLED') {
+      log.info({ job_id: job.id, source, run_id: run.id }, 'backfill job released after its window committed')
+      await job.moveToWait(token)
+      throw new WaitingError()
+    }
+    return { runId: run.id, status: run.status }
+  }
+
   const runJob = async (job: Job<EtlJobData, EtlJobResult>, token?: string): Promise<EtlJobResult> => {
     const { source, trigger } = job.data
+    if (job.data.backfill) return runBackfillJob(job, job.data.backfill, token)
     running.add(source)
     void heartbeat()
     try {

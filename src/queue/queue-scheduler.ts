@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { findRun, listRunningRuns } from '../db/repositories/run-repository.js'
 import type { RunTrigger } from '../domain/run.js'
 import {
+  BackfillAlreadyRunningError,
   errorMessage,
   QueueUnavailableError,
   RunAlreadyQueuedError,
@@ -11,7 +12,8 @@ import {
 import type { ScheduleOptions } from '../jobs/scheduler.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import type { Scheduler, StartedRun } from '../pipeline/run-starter.js'
-import type { EtlQueue } from './etl-queue.js'
+import { checkBackfill } from '../pipeline/backfill.js'
+import type { EtlJobData, EtlQueue } from './etl-queue.js'
 
 export interface QueueSchedulerOptions extends ScheduleOptions {
   /** How long `startRun` waits for a worker to start the run before answering with the queued job. */
@@ -46,9 +48,14 @@ export function createQueueScheduler(
     await queue.applySchedules(schedules)
   }
 
-  const enqueue = async (source: string, trigger: RunTrigger, startedBy: string | null = null) => {
+  const enqueue = async (
+    source: string,
+    trigger: RunTrigger,
+    startedBy: string | null = null,
+    backfill?: EtlJobData['backfill'],
+  ) => {
     try {
-      return await queue.enqueue(source, trigger, startedBy)
+      return await queue.enqueue(source, trigger, startedBy, backfill)
     } catch (error) {
       throw new QueueUnavailableError(error)
     }
@@ -66,28 +73,56 @@ export function createQueueScheduler(
     return undefined
   }
 
+  /** The run a worker started for the job within the wait, or the job as it waits. */
+  const started = async (
+    jobId: string,
+    source: string,
+    trigger: RunTrigger,
+    startedBy: string | null,
+  ): Promise<StartedRun> => {
+    const run = await awaitRun(jobId)
+    if (run) return { run }
+    const queued = await queue.queued().catch(() => [])
+    return {
+      queued: queued.find((job) => job.jobId === jobId) ?? {
+        jobId,
+        source,
+        trigger,
+        queuedAt: new Date().toISOString(),
+        waitingFor: undefined,
+        startedBy,
+      },
+    }
+  }
+
   return {
     async startRun(source, trigger, startedBy = null): Promise<StartedRun> {
       ctx.sources.check(source)
       if (stopped.signal.aborted) throw new SchedulerStoppedError(source)
       // The answer the in-process mode gives, from the run history every worker writes to.
-      if ((await listRunningRuns(ctx.db.kysely)).some((run) => run.source === source))
+      if (
+        (await listRunningRuns(ctx.db.kysely)).some(
+          (run) => run.source === source && run.trigger !== 'backfill',
+        )
+      )
         throw new RunAlreadyRunningError(source)
       const { jobId, duplicate } = await enqueue(source, trigger, startedBy)
       if (duplicate) throw new RunAlreadyQueuedError(source, jobId)
-      const run = await awaitRun(jobId)
-      if (run) return { run }
-      const queued = await queue.queued().catch(() => [])
-      return {
-        queued: queued.find((job) => job.jobId === jobId) ?? {
-          jobId,
-          source,
-          trigger,
-          queuedAt: new Date().toISOString(),
-          waitingFor: undefined,
-          startedBy,
-        },
-      }
+      return started(jobId, source, trigger, startedBy)
+    },
+
+    async startBackfill({ source, ...backfill }, startedBy = null): Promise<StartedRun> {
+      checkBackfill({ source, ...backfill }, ctx.now?.() ?? new Date())
+      if (stopped.signal.aborted) throw new SchedulerStoppedError(source)
+      if (
+        (await listRunningRuns(ctx.db.kysely)).some(
+          (run) => run.source === source && run.trigger === 'backfill',
+        )
+      )
+        throw new BackfillAlreadyRunningError(source)
+      const { jobId, duplicate } = await enqueue(source, 'backfill', startedBy, backfill)
+      if (duplicate) throw new RunAlreadyQueuedError(source, jobId)
+      return started(jobId, source, 'backfill', startedBy)
     },
 
     async start() {

@@ -6,6 +6,7 @@ import { errorMessage, SourceHttpError } from '../errors.js'
 import {
   createOutboundLimiter,
   outboundSpacingMs,
+  type DemandStore,
   type OutboundLimiter,
   type PauseStore,
 } from '../sources/http/outbound-limiter.js'
@@ -18,6 +19,8 @@ export function upstreamLimitKeys(prefix: string, source: string) {
     slot: `${base}:slot`,
     /** Exists while the upstream asked every caller to wait; its TTL is the wait left. */
     paused: `${base}:paused`,
+    /** Exists while a normal-priority caller (a snapshot run) wants slots: backfills yield. */
+    demand: `${base}:demand`,
   }
 }
 
@@ -86,7 +89,15 @@ export function createRedisOutboundLimiter(
       await redis.eval(EXTEND_PAUSE_SCRIPT, 1, keys.paused, String(Math.ceil(ms)))
     },
   }
-  const paced = createOutboundLimiter(keys.slot, limit, store, pauses)
+  const demand: DemandStore = {
+    async mark(ms) {
+      await redis.set(keys.demand, '1', 'PX', Math.ceil(ms))
+    },
+    async active() {
+      return (await redis.exists(keys.demand)) === 1
+    },
+  }
+  const paced = createOutboundLimiter(keys.slot, limit, store, pauses, demand)
   const unavailable = (cause: unknown) =>
     new SourceHttpError(
       'SOURCE_RATE_LIMITED',
@@ -96,11 +107,11 @@ export function createRedisOutboundLimiter(
     )
 
   return {
-    async acquire(signal) {
+    async acquire(signal, priority) {
       const started = performance.now()
       for (let failures = 0; ; failures++) {
         try {
-          await paced.acquire(signal)
+          await paced.acquire(signal, priority)
           return Math.round(performance.now() - started)
         } catch (error) {
           if (signal?.aborted) throw error

@@ -1,4 +1,5 @@
 import type { IdentityReference } from './identity-reference.js'
+import type { SourceHistory } from './history.js'
 import type { SourceName } from '../config.js'
 import type { MarketValues } from '../domain/record.js'
 import type { Logger } from '../logger.js'
@@ -57,6 +58,11 @@ export interface ExtractContext {
   readonly signal: AbortSignal
   /** The run's logger (run id, source, stream). */
   readonly log: Logger
+  /**
+   * Reports data the upstream would not give and no retry will (a range beyond the plan's
+   * history): the run goes on and ends `partial` with `code`.
+   */
+  readonly shortfall?: (shortfall: { readonly code: string; readonly message: string }) => void
 }
 
 export interface Stream {
@@ -84,6 +90,8 @@ export interface Source {
   streams(options: StreamOptions): Promise<readonly Stream[]>
   /** Reference data for asset identity (contract addresses); absent when the source has none. */
   readonly identity?: IdentityReference
+  /** The upstream's history, for backfills; absent when the source has none (CSV). */
+  readonly history?: SourceHistory
   /** Releases connections; the source may not be used afterwards. */
   close?(): Promise<void>
   /** Pure: payload → observations and rejections. Throws an `AppError` when the whole batch is unusable. */

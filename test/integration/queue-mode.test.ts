@@ -321,4 +321,43 @@ describe.skipIf(!(await isRedisReachable()))(`queue mode (${dialect})`, () => {
       startedBy: KEY_ACTOR,
     })
   })
+
+  it('queues a POSTed backfill for the workers, beside a run of the same source, and a worker runs it without the lease', async () => {
+    const queue = await openQueue()
+    const app = await startServe(queue)
+    const fakeNow = live.fake.now.getTime()
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/api/v1/backfills',
+      headers: WITH_KEY,
+      payload: {
+        source: 'coingecko',
+        assets: ['bitcoin'],
+        from: new Date(fakeNow - 3 * 86_400_000).toISOString(),
+        to: new Date(fakeNow).toISOString(),
+      },
+    })
+    expect(posted.statusCode, posted.body).toBe(202)
+    const job = posted.json<{ job_id: string; status: string; trigger: string; started_by: string | null }>()
+    expect(job).toMatchObject({ status: 'queued', trigger: 'backfill', started_by: KEY_ACTOR })
+    // A snapshot run of the same source is not held up by the backfill waiting or running.
+    expect((await postRun(app, 'coingecko')).statusCode).toBe(202)
+
+    startWorker()
+    const result = await queue.settled(job.job_id, AbortSignal.timeout(20_000))
+    expect(result.status).toBe('succeeded')
+    expect(await findRun(live.test.db.kysely, result.runId)).toMatchObject({
+      source: 'coingecko',
+      trigger: 'backfill',
+      loaded: 72,
+      startedBy: KEY_ACTOR,
+    })
+    await waitFor(
+      async () =>
+        (await listRuns(live.test.db.kysely, { limit: 5, trigger: 'api' })).find(
+          (r) => r.status === 'succeeded',
+        ),
+      { what: 'the snapshot run to succeed', timeoutMs: 20_000 },
+    )
+  })
 })

@@ -190,6 +190,27 @@ describe.skipIf(!(await isRedisReachable()))('outbound limits shared through Red
     expect(asked).toEqual(['coingecko 1000/1000ms'])
     await registry.close()
   })
+  it('gives a snapshot run on one worker the slots before a backfill on another', async () => {
+    const limit: RateLimit = { points: 10, windowMs: 1000 }
+    const [first, second] = limitersOf(limit, 'priority-test')
+    const order: string[] = []
+    const normal = (async () => {
+      for (let i = 0; i < 5; i++) {
+        await first!.acquire()
+        order.push('normal')
+      }
+    })()
+    // The first normal call has noted its demand in Redis before the backfill asks.
+    await waitFor(
+      async () => (await workers[0]!.exists(upstreamLimitKeys(prefix, 'priority-test').demand)) === 1,
+      {
+        what: 'the demand key',
+      },
+    )
+    const background = second!.acquire(undefined, 'background').then(() => order.push('background'))
+    await Promise.all([normal, background])
+    expect(order).toEqual(['normal', 'normal', 'normal', 'normal', 'normal', 'background'])
+  })
 })
 
 describe('outbound limit while Redis is down', () => {

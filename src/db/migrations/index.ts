@@ -3,6 +3,7 @@ import * as createCoreTables from './2026-11-25T0900-create-core-tables.js'
 import * as assetIdentity from './2026-11-26T0900-asset-identity.js'
 import * as dropRecordsSourceAssetIndex from './2026-12-06T0900-drop-records-source-asset-index.js'
 import * as actors from './2026-12-07T0900-actors.js'
+import * as backfillRuns from './2026-12-08T0900-backfill-runs.js'
 
 /** Every migration, in order; imported statically so the bundle needs no file-system scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-26T0900-asset-identity': assetIdentity,
   '2026-12-06T0900-drop-records-source-asset-index': dropRecordsSourceAssetIndex,
   '2026-12-07T0900-actors': actors,
+  '2026-12-08T0900-backfill-runs': backfillRuns,
 }
 
 export const migrationProvider: MigrationProvider = {

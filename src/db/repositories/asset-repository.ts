@@ -21,6 +21,39 @@ export async function findAliases(
   return found
 }
 
+/**
+ * `ids` as `source` names them: an id that is already one of the source's asset ids stays, a
+ * canonical asset id becomes its aliases' ids on `source`, anything else stays as given.
+ */
+export async function sourceIdsFor(
+  db: Kysely<Database>,
+  source: string,
+  ids: readonly string[],
+): Promise<string[]> {
+  if (ids.length === 0) return []
+  const known = await findAliases(db, source, ids)
+  const others = ids.filter((id) => !known.has(id))
+  const aliases =
+    others.length === 0
+      ? []
+      : await db
+          .selectFrom('assetAliases')
+          .select(['assetId', 'sourceAssetId'])
+          .where('source', '=', source)
+          .where('assetId', 'in', others)
+          .orderBy('sourceAssetId')
+          .execute()
+  return [
+    ...new Set(
+      ids.flatMap((id) => {
+        if (known.has(id)) return [id]
+        const mapped = aliases.filter((a) => a.assetId === id).map((a) => a.sourceAssetId)
+        return mapped.length > 0 ? mapped : [id]
+      }),
+    ),
+  ]
+}
+
 export function findAssetsBySymbol(db: Kysely<Database>, symbol: string): Promise<AssetRow[]> {
   return db.selectFrom('assets').selectAll().where('symbol', '=', symbol).orderBy('id').execute()
 }

@@ -130,7 +130,10 @@ export async function markRunInterrupted(
     .execute()
 }
 
-/** The latest run of each source, or the latest among runs in one of `statuses`. */
+/**
+ * The latest run of each source, or the latest among runs in one of `statuses`: of its feed, so a
+ * backfill (history, beside the feed) never stands for how fresh or healthy a source is.
+ */
 export function listLatestRunPerSource(
   db: Kysely<Database>,
   statuses?: readonly RunStatus[],
@@ -142,6 +145,7 @@ export function listLatestRunPerSource(
       const latest = eb
         .selectFrom('etlRuns')
         .select((e) => e.fn.max('id').as('id'))
+        .where('trigger', '<>', 'backfill')
         .groupBy('source')
       return statuses === undefined ? latest : latest.where('status', 'in', statuses)
     })

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest'
-import { createOutboundLimiter, outboundSpacingMs } from './outbound-limiter.js'
+import {
+  createOutboundLimiter,
+  demandHoldMs,
+  outboundSpacingMs,
+  type OutboundLimiter,
+} from './outbound-limiter.js'
+
+/** `count` normal calls in a row, then a mark in `order` for each; resolves when all went out. */
+async function normalCalls(limiter: OutboundLimiter, count: number, order: string[]): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await limiter.acquire()
+    order.push('normal')
+  }
+}
 
 const GENEROUS = { points: 1000, windowMs: 1000 }
 
@@ -48,5 +61,30 @@ describe('in-process outbound limiter', () => {
     await limiter.pause(10_000)
 
     await expect(limiter.acquire(AbortSignal.timeout(50))).rejects.toThrow()
+  })
+
+  it('lets a background caller (a backfill) go only once no normal caller (a snapshot run) has wanted a slot for a while', async () => {
+    const limit = { points: 10, windowMs: 1000 }
+    const limiter = createOutboundLimiter('test', limit)
+    const order: string[] = []
+    const normal = normalCalls(limiter, 5, order)
+    const background = limiter.acquire(undefined, 'background').then((waitedMs) => {
+      order.push('background')
+      return waitedMs
+    })
+    await normal
+    const lastNormalAt = performance.now()
+    const waitedMs = await background
+    expect(order).toEqual(['normal', 'normal', 'normal', 'normal', 'normal', 'background'])
+    // It waited out the normal callers' hold, and not much more.
+    expect(performance.now() - lastNormalAt).toBeGreaterThanOrEqual(
+      demandHoldMs(limit) - outboundSpacingMs(limit) - 20,
+    )
+    expect(waitedMs).toBeLessThan(demandHoldMs(limit) + 5 * outboundSpacingMs(limit) + 500)
+  })
+
+  it('lets a background caller go at once when no normal caller is about', async () => {
+    const limiter = createOutboundLimiter('test', GENEROUS)
+    expect(await limiter.acquire(undefined, 'background')).toBeLessThan(50)
   })
 })

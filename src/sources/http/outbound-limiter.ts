@@ -2,10 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { RateLimit } from '../../config.js'
 
+/**
+ * Who goes first: the snapshot runs (`normal`) before a backfill (`background`), which only takes
+ * a slot while no normal caller has wanted one lately.
+ */
+export type CallPriority = 'normal' | 'background'
+
 /** Paces the calls to one upstream. */
 export interface OutboundLimiter {
   /** Waits until a call may go out; resolves with the milliseconds waited. */
-  acquire(signal?: AbortSignal): Promise<number>
+  acquire(signal?: AbortSignal, priority?: CallPriority): Promise<number>
   /**
    * Holds back every caller sharing this limiter for `ms` from now (an upstream's `Retry-After`);
    * a pause already set to end later is kept.
@@ -19,6 +25,35 @@ export interface PauseStore {
   remainingMs(): Promise<number>
   /** Pauses until `ms` from now, unless the current pause ends later. */
   extend(ms: number): Promise<void>
+}
+
+/** Where a limiter notes that normal-priority callers are active, so background callers yield. */
+export interface DemandStore {
+  /** Notes a normal caller now, for `ms`. */
+  mark(ms: number): Promise<void>
+  /** True while a normal caller's note lasts. */
+  active(): Promise<boolean>
+}
+
+/** Demand only this process sees. */
+export function createMemoryDemandStore(): DemandStore {
+  let until = 0
+  return {
+    mark(ms) {
+      until = Math.max(until, performance.now() + ms)
+      return Promise.resolve()
+    },
+    active: () => Promise.resolve(performance.now() < until),
+  }
+}
+
+/**
+ * How long a normal caller's demand holds background callers back: two slots and 2 s, so the
+ * pages of a snapshot run, which come one slot apart plus the time to load each, keep it without
+ * a gap, and a backfill resumes within seconds of the run's end.
+ */
+export function demandHoldMs(limit: RateLimit): number {
+  return 2 * outboundSpacingMs(limit) + 2_000
 }
 
 /** A pause only this process sees. */
@@ -51,8 +86,10 @@ export function outboundSpacingMs(limit: RateLimit): number {
 /**
  * At most `points` calls in any window of `windowMs`, however the windows are laid: calls are
  * spaced `outboundSpacingMs` apart (a fixed window would allow twice the limit across its edge).
- * Any rate-limiter-flexible store fits behind it, and any pause store, so a `RateLimiterRedis` with
- * the same key and a pause kept in Redis share one budget and one pause between workers.
+ * Any rate-limiter-flexible store fits behind it, and any pause and demand store, so a
+ * `RateLimiterRedis` with the same key and a pause kept in Redis share one budget, one pause and
+ * one priority between workers: a `background` caller (a backfill) waits while any `normal` one
+ * (a snapshot run) has asked for a slot within `demandHoldMs`.
  */
 export function createOutboundLimiter(
   key: string,
@@ -63,12 +100,21 @@ export function createOutboundLimiter(
     duration: outboundSpacingMs(limit) / 1000,
   }),
   pauses: PauseStore = createMemoryPauseStore(),
+  demand: DemandStore = createMemoryDemandStore(),
 ): OutboundLimiter {
+  const holdMs = demandHoldMs(limit)
+  const yieldMs = outboundSpacingMs(limit)
   return {
-    async acquire(signal) {
+    async acquire(signal, priority = 'normal') {
       const started = performance.now()
       for (;;) {
         signal?.throwIfAborted()
+        // Noted before waiting for a slot, so a backfill sees a snapshot run that is queuing too.
+        if (priority === 'normal') await demand.mark(holdMs)
+        else if (await demand.active()) {
+          await sleep(yieldMs, undefined, { signal })
+          continue
+        }
         try {
           await store.consume(key)
         } catch (rejection) {

@@ -5,7 +5,7 @@ import type { Config } from '../../config.js'
 import { SourceHttpError, type SourceHttpCode } from '../../errors.js'
 import type { Logger } from '../../logger.js'
 import type { Metrics, UpstreamStatus } from '../../metrics/metrics.js'
-import type { OutboundLimiter } from './outbound-limiter.js'
+import type { CallPriority, OutboundLimiter } from './outbound-limiter.js'
 import { backoffMs, parseRetryAfter } from './retry-after.js'
 import { parseUpstreamErrorBody } from './upstream-error-body.js'
 import { redactUrl } from '../../redact-secrets.js'
@@ -24,8 +24,11 @@ export interface UpstreamClient {
   getJson(
     path: string,
     query: Readonly<Record<string, string>>,
-    /** `log`: the run's logger, so a retry is logged with the run's id. */
-    options?: { readonly signal?: AbortSignal; readonly log?: Logger },
+    /**
+     * `log`: the run's logger, so a retry is logged with the run's id. `priority`: `background`
+     * for a backfill, which yields the outbound limit to the snapshot runs.
+     */
+    options?: { readonly signal?: AbortSignal; readonly log?: Logger; readonly priority?: CallPriority },
   ): Promise<UpstreamResponse>
   close(): Promise<void>
 }
@@ -140,12 +143,12 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   return {
-    async getJson(path, query, { signal, log: callLog = log } = {}) {
+    async getJson(path, query, { signal, log: callLog = log, priority } = {}) {
       const url = `${options.baseUrl}${path}${Object.keys(query).length > 0 ? `?${new URLSearchParams(query).toString()}` : ''}`
       let waitedMs = 0
       let delayedMs = 0
       for (let attempts = 1; ; attempts++) {
-        const pacedMs = await limiter.acquire(signal)
+        const pacedMs = await limiter.acquire(signal, priority)
         metrics?.observeRateLimitWait(source, pacedMs / 1000)
         if (pacedMs > 0) callLog.debug({ path, waitedMs: pacedMs }, 'waited for the outbound rate limit')
         const span = tracingEnabled() ? startAttemptSpan(url, attempts, pacedMs, delayedMs) : undefined
