@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import { CliError } from './cli/cli-error.js'
 import { EXIT, exitCodeFor } from './cli/exit-codes.js'
 import {
@@ -10,12 +10,13 @@ import {
   ETL_REPLAY_HELP,
   ETL_RESET_HELP,
   ETL_RUN_HELP,
+  EXPORT_HELP,
   MIGRATE_HELP,
   PROGRAM_HELP,
   SERVE_HELP,
   WORKER_HELP,
 } from './cli/help-text.js'
-import { PACKAGE_ROOT, SOURCE_NAMES, tracingRequested } from './config.js'
+import { PACKAGE_ROOT, RECORD_SOURCES, SOURCE_NAMES, tracingRequested } from './config.js'
 import { isDatabaseUnreachable } from './db/connection-error.js'
 import { AppError, errorMessage } from './errors.js'
 
@@ -41,6 +42,7 @@ const commands = {
   etlReplay: () => import('./cli/commands/etl-replay.js'),
   etlReset: () => import('./cli/commands/etl-reset.js'),
   assetsRemap: () => import('./cli/commands/assets-remap.js'),
+  export: () => import('./cli/commands/export.js'),
   worker: () => import('./cli/commands/worker.js'),
 }
 
@@ -229,6 +231,30 @@ Examples:
           await commands.assetsRemap()
         ).assetsRemapCommand({ dryRun: options.dryRun === true, json: options.json === true }),
       ),
+    )
+  cli
+    .command('export')
+    .description('write records to a CSV or Parquet file, streamed in chunks whatever their number')
+    .addOption(
+      new Option('--format <format>', 'the file format')
+        .choices(['csv', 'parquet'] as const)
+        .makeOptionMandatory(),
+    )
+    .option('-a, --asset <id>', 'a canonical asset id (repeatable); default: every asset', collect)
+    .addOption(new Option('-s, --source <name>', 'only records of this source').choices(RECORD_SOURCES))
+    .option('--from <date>', 'records observed at or after this time (ISO 8601 date or date-time, UTC)')
+    .option('--to <date>', 'records observed before this time')
+    .requiredOption('-o, --out <file>', 'the file to write (replaced; it appears only once complete)')
+    .addHelpText('after', EXPORT_HELP)
+    .action(
+      async (options: {
+        format: 'csv' | 'parquet'
+        asset?: string[]
+        source?: string
+        from?: string
+        to?: string
+        out: string
+      }) => exit(await (await commands.export()).exportCommand({ ...options, asset: options.asset ?? [] })),
     )
   return cli
 }

@@ -21,7 +21,7 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<number, string>> = {
   [EXIT.RUN_FAILED]: 'a run or a replay failed',
   [EXIT.CONFIG]: 'bad configuration or command-line usage',
   [EXIT.DATABASE]: 'the database cannot be reached, opened or migrated',
-  [EXIT.INPUT]: 'a named input does not exist (file, source, batch)',
+  [EXIT.INPUT]: 'a named input does not exist (file, source, batch, asset), or an output cannot be written',
   [EXIT.INTERNAL]: 'an unexpected error: a bug, please report it',
 }
 
@@ -29,6 +29,7 @@ const EXIT_BY_ERROR_CODE: Readonly<Record<string, number>> = {
   CONFIG_INVALID: EXIT.CONFIG,
   SOURCE_UNKNOWN: EXIT.INPUT,
   NOT_FOUND: EXIT.INPUT,
+  ASSET_NOT_FOUND: EXIT.INPUT,
   CSV_FILE_UNREADABLE: EXIT.INPUT,
   DATABASE_ERROR: EXIT.DATABASE,
 }

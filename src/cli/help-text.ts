@@ -35,6 +35,7 @@ Examples:
   $ coinpipe serve                              API, docs and dashboard on http://127.0.0.1:8080
   $ coinpipe etl run                            run every enabled source now
   $ coinpipe etl run --file prices.csv --json   import one CSV file, print a JSON summary
+  $ coinpipe export --format parquet --asset btc --from 2024-01-01 --to 2025-01-01 --out btc.parquet
   $ DATABASE_URL=postgres://app@db:5432/coinpipe coinpipe migrate
 
 ${section('Environment (also read from ./.env; the full list is in README.md and .env.example)', [
@@ -197,4 +198,23 @@ Examples:
 Records already loaded stay; reading the same rows again finds them unchanged.
 
 ${section('Environment', [DATABASE_URL])}
+`
+
+export const EXPORT_HELP = `
+Writes the records of the given assets (each in turn, oldest first; every asset without --asset)
+observed in [--from, --to) to --out, read from the database in keyset chunks so memory stays flat
+whatever the number. The file is written as <out>.partial and renamed when complete: a failed
+export leaves no file that looks whole. A one-line summary (records, file, bytes) goes to stdout.
+
+csv: the columns and values of GET /api/v1/records (snake_case header, numbers as JSON prints
+them, an empty field for null). parquet: the same columns; market values DOUBLE, times INT64
+TIMESTAMP(MILLIS, UTC), ids INT64, rank INT32; snappy-compressed row groups of 100,000 rows.
+
+Examples:
+  $ coinpipe export --format csv --asset btc --asset eth --from 2024-01-01 --to 2024-02-01 --out jan.csv
+  $ coinpipe export --format parquet --source coingecko --out coingecko.parquet
+
+${section('Environment', [DATABASE_URL, LOG_LEVEL])}
+
+${EXIT_CODES}
 `

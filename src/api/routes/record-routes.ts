@@ -1,4 +1,5 @@
 import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type Static } from 'typebox'
 import {
   countRecords,
@@ -7,14 +8,16 @@ import {
   type RecordWithSymbol,
 } from '../../db/repositories/record-repository.js'
 import { NotFoundError } from '../../errors.js'
+import { csvStream, sameNamedColumns } from '../../export/csv-stream.js'
+import { readRecordChunks, RECORD_EXPORT_FIELDS } from '../../export/record-chunks.js'
 import { addRecord } from '../../pipeline/add-record.js'
+import { answerFormat, FormatParam, sendCsvAttachment } from '../answer-format.js'
 import type { ApiDeps } from '../build-app.js'
 import { responseMeta, type ReplyTiming } from '../meta.js'
 import { decodeCursor, encodeCursor } from '../page-cursor.js'
 import {
   CursorParam,
   IdParam,
-  LimitParam,
   Meta,
   Page,
   Problem,
@@ -34,15 +37,51 @@ const RecordQuery = Type.Object(
     source: Type.Optional(SourceParam),
     from: Type.Optional(TimeParam),
     to: Type.Optional(TimeParam),
-    limit: Type.Optional(LimitParam),
+    // No schema default: the JSON page defaults to 100 rows, a CSV answer to every matching row.
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description:
+          'page size, 1–1000 (default 100); with format=csv, at most this many rows (default: all)',
+      }),
+    ),
     cursor: Type.Optional(CursorParam),
     order: Type.Optional(StringEnum(['desc', 'asc'] as const, { default: 'desc' })),
     include_total: Type.Optional(Type.Boolean({ default: false })),
+    format: Type.Optional(FormatParam),
   },
   { additionalProperties: false },
 )
 
+type RecordQuery = Static<typeof RecordQuery>
+
 const RecordPage = Type.Object({ data: Type.Array(RecordItem), page: Page, meta: Meta })
+
+const RECORD_CSV_COLUMNS = sameNamedColumns(RECORD_EXPORT_FIELDS)
+
+const RecordCsv = Type.String({
+  description:
+    "format=csv or Accept: text/csv: a header row naming the JSON items' fields, then every matching record (at most `limit` when given; `include_total` does not apply), streamed; an empty field is null",
+})
+
+/** The filters a records query names, as the repository takes them; a bad time is a 400 naming it. */
+function recordFilter(query: RecordQuery) {
+  return {
+    assetId: query.asset,
+    symbol: query.symbol?.trim().toUpperCase(),
+    source: query.source,
+    from: query.from === undefined ? undefined : parseTimeParam('from', query.from),
+    to: query.to === undefined ? undefined : parseTimeParam('to', query.to),
+  }
+}
+
+/** The keyset position a records cursor continues after. */
+function recordCursor(query: RecordQuery, order: 'asc' | 'desc') {
+  if (query.cursor === undefined) return undefined
+  const [observedAt, id] = decodeCursor(query.cursor, order, ['time', 'id'] as const)
+  return { observedAt, id }
+}
 
 /** `number | null` as one JSON type list: an out-of-range value is refused, never read as null. */
 const OptionalNumber = (type: 'number' | 'integer', options: { minimum?: number; maximum?: number } = {}) =>
@@ -76,29 +115,27 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       tags: ['records'],
       summary: 'List records, newest first, by keyset pages',
       querystring: RecordQuery,
-      response: { 200: RecordPage, 400: Problem },
+      response: {
+        200: {
+          description: 'one page as JSON, or every matching record as CSV',
+          content: { 'application/json': { schema: RecordPage }, 'text/csv': { schema: RecordCsv } },
+        },
+        400: Problem,
+      },
     }
     // A page's rows come from the database with exactly the item's fields (listRecordPage names
     // them), so nothing unexpected can leak; plain JSON.stringify beats the schema-compiled
     // serializer on these number-heavy rows.
     const serializerCompiler = () => (data: unknown) => JSON.stringify(data)
-    const list = async (query: Static<typeof RecordQuery>, reply: ReplyTiming) => {
+    const list = async (query: RecordQuery, reply: ReplyTiming) => {
       const order = query.order ?? 'desc'
       const limit = query.limit ?? 100
-      const filter = {
-        assetId: query.asset,
-        symbol: query.symbol?.trim().toUpperCase(),
-        source: query.source,
-        from: query.from === undefined ? undefined : parseTimeParam('from', query.from),
-        to: query.to === undefined ? undefined : parseTimeParam('to', query.to),
-      }
-      const after =
-        query.cursor === undefined ? undefined : decodeCursor(query.cursor, order, ['time', 'id'] as const)
+      const filter = recordFilter(query)
       const rows = await listRecordPage(deps.db.kysely, {
         ...filter,
         limit: limit + 1,
         order,
-        after: after && { observedAt: after[0], id: after[1] },
+        after: recordCursor(query, order),
       })
       const more = rows.length > limit
       const data: Static<typeof RecordItem>[] = more ? rows.slice(0, limit) : rows
@@ -114,13 +151,32 @@ export function recordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         meta: responseMeta(reply),
       }
     }
+    /**
+     * Every matching record (or `limit` of them) in keyset chunks, streamed as CSV. Filters and
+     * cursor are read before anything is sent, so a bad one is still a 400; a failure after the
+     * first chunk went out can only cut the response, which Fastify logs.
+     */
+    const sendCsv = (query: RecordQuery, reply: FastifyReply): undefined => {
+      const order = query.order ?? 'desc'
+      const chunks = readRecordChunks(deps.db.kysely, {
+        ...recordFilter(query),
+        order,
+        after: recordCursor(query, order),
+        limit: query.limit,
+      })
+      void sendCsvAttachment(reply, 'records.csv', csvStream(RECORD_CSV_COLUMNS, chunks))
+      return undefined
+    }
+    // Not async: the JSON path stays one promise, and a throw in sendCsv reaches the error handler.
+    const answer = (query: RecordQuery, headers: FastifyRequest['headers'], reply: FastifyReply) =>
+      answerFormat(query.format, headers.accept) === 'csv' ? sendCsv(query, reply) : list(query, reply)
     app.get('/api/v1/records', { schema: listSchema, serializerCompiler }, (request, reply) =>
-      list(request.query, reply),
+      answer(request.query, request.headers, reply),
     )
     app.get(
       '/data',
       { schema: { ...listSchema, summary: 'Alias of GET /api/v1/records' }, serializerCompiler },
-      (request, reply) => list(request.query, reply),
+      (request, reply) => answer(request.query, request.headers, reply),
     )
 
     app.get(
