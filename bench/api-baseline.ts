@@ -14,6 +14,8 @@ import {
 } from 'kysely'
 import pg from 'pg'
 import { parseDatabaseUrl, type DatabaseConfig } from '../src/config.js'
+import type { Db } from '../src/db/database.js'
+import { sourceCandles } from '../src/db/repositories/candle-repository.js'
 import { listRecordPage } from '../src/db/repositories/record-repository.js'
 import type { Database } from '../src/db/schema.js'
 
@@ -58,6 +60,41 @@ export async function captureListSql(kind: DatabaseConfig['kind']): Promise<List
   }
 }
 
+/** The SQL of `GET /api/v1/assets/{id}/candles?interval=1h` (the consensus: every source). */
+export interface CandleSql {
+  readonly text: string
+  params(assetId: string, from: string, to: string): unknown[]
+}
+
+const PROBE_FROM = '\u0000probe-from'
+const PROBE_TO = '\u0000probe-to'
+
+/** Captures the hourly candle SQL from coinpipe's own `sourceCandles`, as `captureListSql` does. */
+export async function captureCandleSql(kind: DatabaseConfig['kind']): Promise<CandleSql> {
+  const captured: { sql: string; parameters: readonly unknown[] }[] = []
+  const kysely = new Kysely<Database>({
+    dialect: compileOnlyDialect(kind),
+    plugins: [new CamelCasePlugin()],
+    log: (event) => {
+      if (event.level === 'query') captured.push(event.query)
+    },
+  })
+  const db = { kind, kysely } as unknown as Db
+  await sourceCandles(db, { assetId: PROBE_ASSET, interval: '1h', from: PROBE_FROM, to: PROBE_TO })
+  await kysely.destroy()
+  const query = captured[0]
+  if (!query || captured.length !== 1)
+    throw new Error(`unexpected sourceCandles query: ${JSON.stringify(captured)}`)
+  const probes: Record<string, number> = { [PROBE_ASSET]: 0, [PROBE_FROM]: 1, [PROBE_TO]: 2 }
+  const slots = query.parameters.map((p) => (typeof p === 'string' ? probes[p] : undefined))
+  if (slots.some((slot) => slot === undefined))
+    throw new Error(`unexpected candle parameters: ${JSON.stringify(query)}`)
+  return {
+    text: query.sql,
+    params: (assetId, from, to) => slots.map((slot) => [assetId, from, to][slot!]),
+  }
+}
+
 function compileOnlyDialect(kind: DatabaseConfig['kind']): Dialect {
   const postgres = kind === 'postgres'
   return {
@@ -69,14 +106,18 @@ function compileOnlyDialect(kind: DatabaseConfig['kind']): Dialect {
 }
 
 /**
- * The baseline: a bare Fastify app with one route, `GET /records?asset=…&limit=…`, running the same
- * SQL through the raw driver (a better-sqlite3 prepared statement, or a pg pool as large as
- * coinpipe's) and answering `{ data: rows }`: no schema, no hooks, no plugins, no logger.
+ * The baseline: a bare Fastify app with two routes running the same SQL as coinpipe through the raw
+ * driver (a better-sqlite3 prepared statement, or a pg pool as large as coinpipe's) and answering
+ * `{ data: rows }`: no schema, no hooks, no plugins, no logger. `GET /records?asset=…&limit=…` is
+ * the first records page; `GET /candles?asset=…&from=…&to=…` the hourly candle rows of every source
+ * (coinpipe also takes their median per bucket).
  */
 export async function buildBareApp(url: string): Promise<FastifyInstance> {
   const config = parseDatabaseUrl(url)
   const list = await captureListSql(config.kind)
+  const candles = await captureCandleSql(config.kind)
   const run = openRawQuery(config, list.text)
+  const runCandles = openRawQuery(config, candles.text)
   const app = Fastify({ logger: false })
   app.get('/records', async (request) => {
     const query = request.query as { asset?: string; limit?: string }
@@ -84,7 +125,16 @@ export async function buildBareApp(url: string): Promise<FastifyInstance> {
     const rows = await run.query(list.params(query.asset ?? '', limit + 1))
     return { data: rows.slice(0, limit) }
   })
-  app.addHook('onClose', () => run.close())
+  app.get('/candles', async (request) => {
+    const query = request.query as { asset?: string; from?: string; to?: string }
+    return {
+      data: await runCandles.query(candles.params(query.asset ?? '', query.from ?? '', query.to ?? '')),
+    }
+  })
+  app.addHook('onClose', async () => {
+    await run.close()
+    await runCandles.close()
+  })
   return app
 }
 

@@ -4,11 +4,19 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import SqliteDatabase from 'better-sqlite3'
 import pg from 'pg'
+import { formatCandleRun, measureCandles, type CandleSettings } from './api-candles.js'
 import { combineLoads, measureLoad, type LoadResult, type LoadSettings } from './api-load.js'
 import { startServer, type ServerProcess } from './api-process.js'
 import { formatProfiles, summarizeProfile, type ProfileSummary } from './api-profile.js'
 import { failureLines, formatRun, type DialectRun } from './api-report.js'
-import { seedPlan, seedPostgres, seedSqlite, type SeedPlan, type SeededDatabase } from './api-seed.js'
+import {
+  candleSeedPlan,
+  seedPlan,
+  seedPostgres,
+  seedSqlite,
+  type SeedPlan,
+  type SeededDatabase,
+} from './api-seed.js'
 
 /**
  * API read benchmark (DESIGN.md §8): `GET /api/v1/records?asset=…&limit=100` over N records, against
@@ -17,6 +25,11 @@ import { seedPlan, seedPostgres, seedSqlite, type SeedPlan, type SeededDatabase 
  *
  *   npm run bench:api -- [--records N] [--duration S] [--warmup S] [--connections N] [--rounds N]
  *                        [--dialects sqlite,postgres] [--deep-pages N] [--cpu-prof DIR] [--redis]
+ *                        [--cases records,candles] [--candle-records N] [--candle-every-min M]
+ *
+ * `--cases candles` (not run by default: it seeds 10,000,000 records per dialect, several minutes
+ * each) times `GET /api/v1/assets/{id}/candles?interval=1h` over a year of one asset in a table of
+ * `--candle-records` records, against a bare route running the same SQL; target p99 < 100 ms.
  *
  * Exits 1 when a request fails (non-2xx, error, timeout) or the two routes disagree; a missed
  * target is only reported.
@@ -37,6 +50,10 @@ const { values: flags } = parseArgs({
     'deep-pages': { type: 'string' },
     'cpu-prof': { type: 'string' },
     redis: { type: 'boolean' },
+    cases: { type: 'string' },
+    'candle-records': { type: 'string' },
+    'candle-every-min': { type: 'string' },
+    'candle-requests': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -50,7 +67,13 @@ if (flags.help) {
       'env: BENCH_RECORDS, BENCH_DURATION, BENCH_POSTGRES_URL (admin URL, default ' +
       `${DEFAULT_POSTGRES_URL})\n` +
       '--cpu-prof DIR: after the measurements, profiles each server under the first-page load and\n' +
-      '                prints where its time goes (profiles are kept in DIR)',
+      '                prints where its time goes (profiles are kept in DIR)\n' +
+      '--cases records,candles: which cases run (default records). candles: GET\n' +
+      '         /api/v1/assets/{id}/candles?interval=1h over a year of one asset observed by two sources,\n' +
+      '         in a table of --candle-records N records (default 10,000,000: seeding takes minutes per\n' +
+      '         dialect), one request at a time (--candle-requests N, default 50) beside a bare route\n' +
+      '         running the same SQL; target p99 < 100 ms. --candle-every-min M (default 60): one\n' +
+      '         observation per source every M minutes (10: the default ETL schedule, 105,120 records)',
   )
   process.exit(0)
 }
@@ -64,6 +87,16 @@ const settings: LoadSettings = {
 }
 const deepPages = positiveInt(flags['deep-pages'] ?? '15', 'deep-pages')
 const dialects = (flags.dialects ?? 'sqlite,postgres').split(',').map((d) => d.trim())
+const cases = new Set((flags.cases ?? 'records').split(',').map((c) => c.trim()))
+for (const name of cases)
+  if (name !== 'records' && name !== 'candles')
+    throw new Error(`unknown case ${name}: expected records or candles`)
+const candleRecords = positiveInt(flags['candle-records'] ?? '10000000', 'candle-records')
+const candleEveryMinutes = positiveInt(flags['candle-every-min'] ?? '60', 'candle-every-min')
+const candleSettings: CandleSettings = {
+  warmupRequests: 5,
+  requests: positiveInt(flags['candle-requests'] ?? '50', 'candle-requests'),
+}
 const postgresUrl = process.env.BENCH_POSTGRES_URL ?? DEFAULT_POSTGRES_URL
 const cpuProfDir = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof'])
 if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true })
@@ -85,12 +118,20 @@ try {
   if (flags.redis) await useRedis()
   const plan = seedPlan(records)
   for (const dialect of dialects) {
+    if (!cases.has('records')) break
     const seeded = await seed(dialect, plan)
     if (seeded === undefined) continue
     const run = await benchDialect(dialect, seeded, plan)
     console.log(`\n${formatRun(run, settings)}`)
     problems.push(...failureLines(run))
     if (cpuProfDir !== undefined) await profileServers(dialect, seeded.url, plan, cpuProfDir)
+    await seeded.dispose()
+  }
+  const candlePlan = cases.has('candles') ? candleSeedPlan(candleRecords, candleEveryMinutes) : undefined
+  for (const dialect of candlePlan ? dialects : []) {
+    const seeded = await seed(dialect, candlePlan!)
+    if (seeded === undefined) continue
+    console.log(`\n${await benchCandles(dialect, seeded, candlePlan!)}`)
     await seeded.dispose()
   }
 } catch (error) {
@@ -191,6 +232,24 @@ async function benchDialect(dialect: string, seeded: SeededDatabase, plan: SeedP
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
+  }
+}
+
+async function benchCandles(dialect: string, seeded: SeededDatabase, plan: SeedPlan): Promise<string> {
+  const [coinpipe, bare] = await startServers(seeded.url)
+  try {
+    const measured = await measureCandles(coinpipe, bare, plan, candleSettings)
+    return formatCandleRun({
+      title: dialect === 'sqlite' ? 'SQLite' : `PostgreSQL ${await postgresVersion(seeded.url)}`,
+      records: plan.records,
+      assetRecords: plan.candles!.records,
+      everyMinutes: candleEveryMinutes,
+      seedSeconds: seeded.seedSeconds,
+      where: seeded.where,
+      ...measured,
+    })
+  } finally {
+    await Promise.all([coinpipe.stop(), bare.stop()])
   }
 }
 
@@ -308,7 +367,9 @@ function machineInfo(): string {
       `${type()} ${release()}, load ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,
-    `node ${process.version}, SQLite ${sqliteVersion}; records ${records.toLocaleString('en-US')}, ` +
+    `node ${process.version}, SQLite ${sqliteVersion}; ` +
+      (cases.has('records') ? `records ${records.toLocaleString('en-US')}, ` : '') +
+      (cases.has('candles') ? `candle records ${candleRecords.toLocaleString('en-US')}, ` : '') +
       `dialects ${dialects.join(', ')}`,
   ].join('\n')
 }

@@ -11,12 +11,32 @@ import { insertAsset } from '../src/db/repositories/asset-repository.js'
 import type { NewRecord } from '../src/domain/record.js'
 import { seededRandom } from '../test/helpers/seeded-random.js'
 
+interface SeedAsset {
+  readonly id: string
+  readonly symbol: string
+  readonly name: string
+}
+
 /** Seeded data for the API benchmark: one hourly series per asset, about 2,000 points each. */
 export interface SeedPlan {
+  /** Every record, the candle asset's included. */
   readonly records: number
-  readonly assets: readonly { readonly id: string; readonly symbol: string; readonly name: string }[]
+  readonly assets: readonly SeedAsset[]
   /** Points per asset (the last hour may cover only some assets). */
   readonly timestamps: number
+  /** The candle case: one more asset, observed by two sources every 10 minutes over a year. */
+  readonly candles?: CandleSeed
+}
+
+export interface CandleSeed {
+  readonly asset: SeedAsset
+  readonly sources: readonly string[]
+  /** The observed year, `[fromMs, toMs)`, whole hours: the last year of the other assets' series. */
+  readonly fromMs: number
+  readonly toMs: number
+  readonly everyMs: number
+  /** Records of the candle asset. */
+  readonly records: number
 }
 
 export interface SeededDatabase {
@@ -32,6 +52,35 @@ const MAX_ASSETS = 500
 const START_MS = Date.UTC(2025, 0, 1)
 const HOUR_MS = 3_600_000
 const SQLITE_BATCH_ROWS = 50_000
+
+const YEAR_HOURS = 365 * 24
+
+/**
+ * `records` records, of which a year of one asset (`candlecoin`) observed every `everyMinutes` (a
+ * divisor of 60) by CoinGecko and CoinPaprika: 17,520 records hourly, 105,120 every 10 minutes as the
+ * default schedule stores them, spread through the table in load order like the rest. The other
+ * assets' hourly series fill the remainder.
+ */
+export function candleSeedPlan(records: number, everyMinutes: number): SeedPlan {
+  if (60 % everyMinutes !== 0) throw new Error(`--candle-every-min must divide 60, got ${everyMinutes}`)
+  const sources = ['coingecko', 'coinpaprika']
+  const candleRecords = YEAR_HOURS * (60 / everyMinutes) * sources.length
+  if (records <= candleRecords) throw new Error(`--candle-records must exceed ${candleRecords}`)
+  const rest = seedPlan(records - candleRecords)
+  const toMs = START_MS + Math.max(rest.timestamps, YEAR_HOURS) * HOUR_MS
+  return {
+    ...rest,
+    records,
+    candles: {
+      asset: { id: 'candlecoin', symbol: 'CNDL', name: 'Candle Coin' },
+      sources,
+      fromMs: toMs - YEAR_HOURS * HOUR_MS,
+      toMs,
+      everyMs: everyMinutes * 60_000,
+      records: candleRecords,
+    },
+  }
+}
 
 export function seedPlan(records: number): SeedPlan {
   const assetCount = Math.min(MAX_ASSETS, Math.max(1, Math.round(records / POINTS_PER_ASSET)))
@@ -67,10 +116,15 @@ export function* generateRecords(plan: SeedPlan): Generator<NewRecord> {
       history: new Array<number>(24).fill(price),
     }
   })
+  const candles = plan.candles
+  const seriesRecords = plan.records - (candles?.records ?? 0)
+  const candleHour = candles ? candleRecords(candles) : undefined
+  const hours = candles ? Math.max(plan.timestamps, (candles.toMs - START_MS) / HOUR_MS) : plan.timestamps
   let written = 0
-  for (let t = 0; t < plan.timestamps; t++) {
+  for (let t = 0; t < hours; t++) {
     for (const [i, s] of state.entries()) {
-      if (written++ === plan.records) return
+      if (written === seriesRecords) break
+      written++
       const dayAgo = s.history[t % 24] ?? s.price
       s.price *= Math.exp(s.volatility * gauss())
       s.history[t % 24] = s.price
@@ -93,6 +147,41 @@ export function* generateRecords(plan: SeedPlan): Generator<NewRecord> {
         runId: t + 1,
         rawBatchId: t + 1,
         loadedAt: new Date(observed + 45_000 + i * 10).toISOString(),
+      }
+    }
+    if (candleHour) yield* candleHour(START_MS + t * HOUR_MS)
+  }
+}
+
+/** The candle asset's records of one hour, per 10-minute slot one per source, both near one price. */
+function candleRecords(candles: CandleSeed): (hourMs: number) => Generator<NewRecord> {
+  const rand = seededRandom(7)
+  let price = 30_000
+  const supply = 19_000_000
+  return function* (hourMs) {
+    for (let at = hourMs; at < hourMs + HOUR_MS; at += candles.everyMs) {
+      if (at < candles.fromMs || at >= candles.toMs) continue
+      price *= Math.exp(0.002 * (rand() - 0.5))
+      for (const [k, source] of candles.sources.entries()) {
+        const quoted = round(price * (1 + (rand() - 0.5) * 0.002))
+        const observed = at + 17_000 + k * 26_000
+        yield {
+          assetId: candles.asset.id,
+          source,
+          sourceAssetId: candles.asset.id,
+          observedAt: new Date(observed).toISOString(),
+          priceUsd: quoted,
+          marketCapUsd: round(quoted * supply),
+          volume24hUsd: round(quoted * supply * (0.02 + rand() * 0.01)),
+          change24hPct: null,
+          rank: 1,
+          circulatingSupply: supply,
+          totalSupply: supply,
+          maxSupply: 21_000_000,
+          runId: Math.floor((observed - START_MS) / HOUR_MS) + 1,
+          rawBatchId: Math.floor((observed - START_MS) / HOUR_MS) + 1,
+          loadedAt: new Date(observed + 45_000).toISOString(),
+        }
       }
     }
   }
@@ -214,8 +303,9 @@ export async function seedPostgresDatabase(url: string, plan: SeedPlan): Promise
 async function migrateAndInsertAssets(db: Db, plan: SeedPlan): Promise<void> {
   await migrateToLatest(db)
   const createdAt = new Date(START_MS).toISOString()
+  const assets = plan.candles ? [...plan.assets, plan.candles.asset] : plan.assets
   await db.kysely.transaction().execute(async (trx) => {
-    for (const asset of plan.assets) await insertAsset(trx, { ...asset, createdAt })
+    for (const asset of assets) await insertAsset(trx, { ...asset, createdAt })
   })
 }
 

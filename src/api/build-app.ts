@@ -26,6 +26,7 @@ import { assetRemapRoutes } from './routes/asset-remap-routes.js'
 import { backfillRoutes } from './routes/backfill-routes.js'
 import { assetRoutes } from './routes/asset-routes.js'
 import { batchRoutes } from './routes/batch-routes.js'
+import { candleRoutes } from './routes/candle-routes.js'
 import { dashboardRoutes } from './routes/dashboard-routes.js'
 import { healthRoutes } from './routes/health-routes.js'
 import { metricsRoutes } from './routes/metrics-routes.js'
@@ -190,6 +191,7 @@ export async function buildApp(
   }
   await app.register(recordRoutes(deps))
   await app.register(assetRoutes(deps))
+  await app.register(candleRoutes(deps))
   await app.register(assetRemapRoutes(deps))
   await app.register(rejectionRoutes(deps))
   await app.register(runRoutes(deps))

@@ -58,10 +58,10 @@ describe.each(DIALECTS)('candles on %s', (dialect) => {
     expect([...(await hourly('coinpaprika')).keys()]).toEqual(['coinpaprika'])
   })
 
-  it('takes the consensus as the median across the sources of each bucket', async () => {
+  it('takes the consensus as the median across the sources of each bucket, and names them', async () => {
     expect(consensusCandles(await hourly())).toEqual([
-      candle(at('10:00'), [101, 107, 96, 97], 970, 42.5, 5),
-      candle(at('12:00'), [120, 120, 120, 120], 1200, 60, 1),
+      { ...candle(at('10:00'), [101, 107, 96, 97], 970, 42.5, 5), sources: ['coingecko', 'coinpaprika'] },
+      { ...candle(at('12:00'), [120, 120, 120, 120], 1200, 60, 1), sources: ['coingecko'] },
     ])
   })
 

@@ -1,18 +1,7 @@
 import { sql, type RawBuilder } from 'kysely'
+import { CANDLE_BUCKETS, type CandleInterval } from '../../domain/candle-buckets.js'
 import { median } from '../../domain/price-consensus.js'
 import type { Db } from '../database.js'
-
-export const CANDLE_INTERVALS = ['5m', '1h', '1d', '1w'] as const
-export type CandleInterval = (typeof CANDLE_INTERVALS)[number]
-
-const DAY_S = 86_400
-/** Each interval's width, and where its buckets start: weeks on Mondays (1970-01-05), as ISO 8601 has them. */
-const BUCKETS: Record<CandleInterval, { widthS: number; offsetS: number }> = {
-  '5m': { widthS: 300, offsetS: 0 },
-  '1h': { widthS: 3_600, offsetS: 0 },
-  '1d': { widthS: DAY_S, offsetS: 0 },
-  '1w': { widthS: 7 * DAY_S, offsetS: 4 * DAY_S },
-}
 
 /** One bucket of one source, or of the consensus. Buckets without an observed price are absent. */
 export interface Candle {
@@ -42,37 +31,37 @@ export interface CandleQuery {
 }
 
 /**
- * Per source, the OHLC candles of an asset's price over `[from, to)`, computed in SQL: the first and
- * last observation of each bucket by window functions, highs and lows by aggregates. Served by the
- * records' natural key index (asset_id, observed_at, source).
+ * Per source, the OHLC candles of an asset's price over `[from, to)`, computed in SQL: one pass over
+ * the range groups each source's observations by bucket (highs, lows, counts, and the times of the
+ * first and last), then each bucket's first and last observation is looked up by its natural key for
+ * the open, the close, and the last market cap and volume. Every read is index-only: the natural key
+ * carries the three values on PostgreSQL, a covering index does on SQLite (migration
+ * 2026-12-09T0900-records-candle-index).
  */
 export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<string, Candle[]>> {
   const bucketS = bucketExpression(db.kind, query.interval)
+  // SQLite's planner would start from the records and scan the buckets for each: CROSS JOIN keeps
+  // the ~10,000 buckets outside and the two lookups inside.
+  const join = db.kind === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`
   const { rows } = await sql<CandleRow>`
-    WITH points AS (
-      SELECT source, ${bucketS} AS bucket_s, observed_at, price_usd, market_cap_usd, volume_24h_usd
+    WITH buckets AS (
+      SELECT source, ${bucketS} AS bucket_s, MIN(observed_at) AS first_at, MAX(observed_at) AS last_at,
+        MAX(price_usd) AS high, MIN(price_usd) AS low, COUNT(*) AS points
       FROM records
       WHERE asset_id = ${query.assetId}
         AND observed_at >= ${query.from} AND observed_at < ${query.to}
         AND price_usd IS NOT NULL
         ${query.source === undefined ? sql`` : sql`AND source = ${query.source}`}
-    ), ranked AS (
-      SELECT points.*,
-        ROW_NUMBER() OVER (PARTITION BY source, bucket_s ORDER BY observed_at) AS first_rank,
-        ROW_NUMBER() OVER (PARTITION BY source, bucket_s ORDER BY observed_at DESC) AS last_rank
-      FROM points
+      GROUP BY source, bucket_s
     )
-    SELECT source, bucket_s AS bucket,
-      MAX(CASE WHEN first_rank = 1 THEN price_usd END) AS open,
-      MAX(price_usd) AS high,
-      MIN(price_usd) AS low,
-      MAX(CASE WHEN last_rank = 1 THEN price_usd END) AS close,
-      MAX(CASE WHEN last_rank = 1 THEN market_cap_usd END) AS cap,
-      MAX(CASE WHEN last_rank = 1 THEN volume_24h_usd END) AS volume,
-      COUNT(*) AS points
-    FROM ranked
-    GROUP BY source, bucket_s
-    ORDER BY source, bucket_s
+    SELECT b.source, b.bucket_s AS bucket, o.price_usd AS open, b.high, b.low, c.price_usd AS close,
+      c.market_cap_usd AS cap, c.volume_24h_usd AS volume, b.points
+    FROM buckets b
+    ${join} records o ON o.asset_id = ${query.assetId} AND o.observed_at = b.first_at AND o.source = b.source
+      AND o.observed_at >= ${query.from} AND o.observed_at < ${query.to} AND o.price_usd IS NOT NULL
+    ${join} records c ON c.asset_id = ${query.assetId} AND c.observed_at = b.last_at AND c.source = b.source
+      AND c.observed_at >= ${query.from} AND c.observed_at < ${query.to}
+    ORDER BY b.source, b.bucket_s
   `.execute(db.kysely)
   const bySource = new Map<string, Candle[]>()
   for (const row of rows) {
@@ -92,30 +81,41 @@ export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<str
   return bySource
 }
 
+/** A bucket of the consensus, with the sources that observed it. */
+export interface ConsensusCandle extends Candle {
+  /** The sources with a candle in the bucket, by name. */
+  readonly sources: readonly string[]
+}
+
 /**
  * The consensus of per-source candles: per bucket, the median across the sources that observed it of
  * each value, and every source's points. A bucket no source observed stays absent.
  */
-export function consensusCandles(bySource: ReadonlyMap<string, readonly Candle[]>): Candle[] {
-  const buckets = new Map<string, Candle[]>()
-  for (const candles of bySource.values())
+export function consensusCandles(bySource: ReadonlyMap<string, readonly Candle[]>): ConsensusCandle[] {
+  const buckets = new Map<string, { source: string; candle: Candle }[]>()
+  for (const [source, candles] of bySource)
     for (const candle of candles) {
       const at = buckets.get(candle.bucket) ?? []
       if (at.length === 0) buckets.set(candle.bucket, at)
-      at.push(candle)
+      at.push({ source, candle })
     }
+  const medianOf = (values: (number | null)[]) => median(values.filter((v) => v !== null))
   return [...buckets.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([bucket, candles]) => ({
-      bucket,
-      open: median(candles.map((c) => c.open))!,
-      high: median(candles.map((c) => c.high))!,
-      low: median(candles.map((c) => c.low))!,
-      close: median(candles.map((c) => c.close))!,
-      marketCapUsd: median(candles.flatMap((c) => (c.marketCapUsd === null ? [] : [c.marketCapUsd]))),
-      volume24hUsd: median(candles.flatMap((c) => (c.volume24hUsd === null ? [] : [c.volume24hUsd]))),
-      points: candles.reduce((n, c) => n + c.points, 0),
-    }))
+    .map(([bucket, observed]) => {
+      const candles = observed.map((o) => o.candle)
+      return {
+        bucket,
+        open: median(candles.map((c) => c.open))!,
+        high: median(candles.map((c) => c.high))!,
+        low: median(candles.map((c) => c.low))!,
+        close: median(candles.map((c) => c.close))!,
+        marketCapUsd: medianOf(candles.map((c) => c.marketCapUsd)),
+        volume24hUsd: medianOf(candles.map((c) => c.volume24hUsd)),
+        points: candles.reduce((n, c) => n + c.points, 0),
+        sources: observed.map((o) => o.source).sort(),
+      }
+    })
 }
 
 /** One-word names: the CamelCasePlugin renames result columns, raw ones too. */
@@ -134,10 +134,11 @@ interface CandleRow {
 
 /** The Unix second a row's bucket starts at, in the dialect's SQL. */
 function bucketExpression(kind: Db['kind'], interval: CandleInterval): RawBuilder<number> {
-  const { widthS, offsetS } = BUCKETS[interval]
+  const { widthS, offsetS } = CANDLE_BUCKETS[interval]
   const width = sql.lit(widthS)
   const offset = sql.lit(offsetS)
   return kind === 'postgres'
-    ? sql<number>`(floor((extract(epoch from observed_at) - ${offset}) / ${width}) * ${width} + ${offset})::bigint`
+    ? // date_part is float8 arithmetic; extract() is numeric, several times slower per row.
+      sql<number>`(floor((date_part('epoch', observed_at) - ${offset}) / ${width}) * ${width} + ${offset})::bigint`
     : sql<number>`((CAST(strftime('%s', observed_at) AS INTEGER) - ${offset}) / ${width} * ${width} + ${offset})`
 }
