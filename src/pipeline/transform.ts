@@ -29,21 +29,15 @@ export interface PreparedBatch {
  * Transform: parse and normalize through the source (pure), resolve each asset, and collapse rows
  * that share a natural key: identical ones silently, differing ones as the source's conflict.
  */
-export function prepareBatch(
-  ctx: Pick<PipelineContext, 'db' | 'identity'>,
-  source: Source,
-  stream: string,
-  batch: RawPayload & Pick<ExtractedBatch, 'parsed'>,
-  provenance: { runId: number | null; rawBatchId: number; loadedAt: string },
-  cache: AssetCache,
-): Promise<PreparedBatch> {
+export function prepareBatch(...args: Parameters<typeof transformBatch>): Promise<PreparedBatch> {
+  const [, source, stream, , provenance] = args
   const attributes = {
     'coinpipe.source': source.name,
     'coinpipe.stream': stream,
     'coinpipe.batch_id': provenance.rawBatchId,
   }
   return inSpan('etl.transform', { attributes }, async (span) => {
-    const prepared = await transformBatch(ctx, source, stream, batch, provenance, cache)
+    const prepared = await transformBatch(...args)
     span?.setAttributes({
       'coinpipe.batch.records': prepared.records.values.length,
       'coinpipe.batch.rejected': prepared.rejections.length,
