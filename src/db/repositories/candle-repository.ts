@@ -34,19 +34,26 @@ export interface CandleQuery {
  * Per source, the OHLC candles of an asset's price over `[from, to)`, computed in SQL: one pass over
  * the range groups each source's observations by bucket (highs, lows, counts, and the times of the
  * first and last), then each bucket's first and last observation is looked up by its natural key for
- * the open, the close, and the last market cap and volume. Every read is index-only: the natural key
+ * the open, the close, and the last market cap and volume (on SQLite only when the bucket holds more
+ * than one observation). Every read is index-only: the natural key
  * carries the three values on PostgreSQL, a covering index does on SQLite (migration
  * 2026-12-09T0900-records-candle-index).
  */
 export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<string, Candle[]>> {
   const bucketS = bucketExpression(db.kind, query.interval)
-  // SQLite's planner would start from the records and scan the buckets for each: CROSS JOIN keeps
-  // the ~10,000 buckets outside and the two lookups inside.
-  const join = db.kind === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`
+  // SQLite's planner would start from the records and scan the buckets for each: a LEFT JOIN keeps
+  // the ~10,000 buckets outside and the two lookups inside. A bucket of one observation needs no
+  // lookup at all (its open, close, market cap and volume are that row's, which the aggregates
+  // already hold): a NULL key makes SQLite skip the seek, which over a large table is most of the
+  // query's time when sources are observed about once per bucket.
+  const sqlite = db.kind === 'sqlite'
+  const join = sqlite ? sql`LEFT JOIN` : sql`JOIN`
+  const lookupAsset = sqlite ? sql`CASE WHEN b.points > 1 THEN ${query.assetId} END` : sql`${query.assetId}`
   const { rows } = await sql<CandleRow>`
     WITH buckets AS (
       SELECT source, ${bucketS} AS bucket_s, MIN(observed_at) AS first_at, MAX(observed_at) AS last_at,
-        MAX(price_usd) AS high, MIN(price_usd) AS low, COUNT(*) AS points
+        MAX(price_usd) AS high, MIN(price_usd) AS low, COUNT(*) AS points,
+        MAX(market_cap_usd) AS one_cap, MAX(volume_24h_usd) AS one_volume
       FROM records
       WHERE asset_id = ${query.assetId}
         AND observed_at >= ${query.from} AND observed_at < ${query.to}
@@ -54,12 +61,15 @@ export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<str
         ${query.source === undefined ? sql`` : sql`AND source = ${query.source}`}
       GROUP BY source, bucket_s
     )
-    SELECT b.source, b.bucket_s AS bucket, o.price_usd AS open, b.high, b.low, c.price_usd AS close,
-      c.market_cap_usd AS cap, c.volume_24h_usd AS volume, b.points
+    SELECT b.source, b.bucket_s AS bucket,
+      CASE WHEN b.points = 1 THEN b.high ELSE o.price_usd END AS open, b.high, b.low,
+      CASE WHEN b.points = 1 THEN b.high ELSE c.price_usd END AS close,
+      CASE WHEN b.points = 1 THEN b.one_cap ELSE c.market_cap_usd END AS cap,
+      CASE WHEN b.points = 1 THEN b.one_volume ELSE c.volume_24h_usd END AS volume, b.points
     FROM buckets b
-    ${join} records o ON o.asset_id = ${query.assetId} AND o.observed_at = b.first_at AND o.source = b.source
+    ${join} records o ON o.asset_id = ${lookupAsset} AND o.observed_at = b.first_at AND o.source = b.source
       AND o.observed_at >= ${query.from} AND o.observed_at < ${query.to} AND o.price_usd IS NOT NULL
-    ${join} records c ON c.asset_id = ${query.assetId} AND c.observed_at = b.last_at AND c.source = b.source
+    ${join} records c ON c.asset_id = ${lookupAsset} AND c.observed_at = b.last_at AND c.source = b.source
       AND c.observed_at >= ${query.from} AND c.observed_at < ${query.to}
     ORDER BY b.source, b.bucket_s
   `.execute(db.kysely)
