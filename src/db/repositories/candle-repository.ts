@@ -33,23 +33,44 @@ export interface CandleQuery {
 /**
  * Per source, the OHLC candles of an asset's price over `[from, to)`, computed in SQL: one pass over
  * the range groups each source's observations by bucket (highs, lows, counts, and the times of the
- * first and last), then each bucket's first and last observation is looked up by its natural key for
- * the open, the close, and the last market cap and volume (on SQLite only when the bucket holds more
- * than one observation). Every read is index-only: the natural key
- * carries the three values on PostgreSQL, a covering index does on SQLite (migration
- * 2026-12-09T0900-records-candle-index).
+ * first and last), then, on SQLite, each bucket's first and last observation is looked up by its
+ * natural key for the open, the close, and the last market cap and volume (only when the bucket
+ * holds more than one observation); PostgreSQL pairs them with the times in the same pass. Every
+ * read is index-only: the natural key carries the three values on PostgreSQL, a covering index does
+ * on SQLite (migration 2026-12-09T0900-records-candle-index).
  */
 export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<string, Candle[]>> {
-  const bucketS = bucketExpression(db.kind, query.interval)
+  const { rows } = await (
+    db.kind === 'postgres' ? postgresCandleRows(query) : sqliteCandleRows(query)
+  ).execute(db.kysely)
+  const bySource = new Map<string, Candle[]>()
+  for (const row of rows) {
+    const candles = bySource.get(row.source) ?? []
+    if (candles.length === 0) bySource.set(row.source, candles)
+    candles.push({
+      bucket: new Date(Number(row.bucket) * 1000).toISOString(),
+      open: Number(row.open),
+      high: Number(row.high),
+      low: Number(row.low),
+      close: Number(row.close),
+      marketCapUsd: row.cap === null ? null : Number(row.cap),
+      volume24hUsd: row.volume === null ? null : Number(row.volume),
+      points: Number(row.points),
+    })
+  }
+  return bySource
+}
+
+/** SQLite: one grouping pass, then each bucket's first and last row by its natural key. */
+function sqliteCandleRows(query: CandleQuery): RawBuilder<CandleRow> {
+  const bucketS = bucketExpression('sqlite', query.interval)
   // SQLite's planner would start from the records and scan the buckets for each: a LEFT JOIN keeps
   // the ~10,000 buckets outside and the two lookups inside. A bucket of one observation needs no
   // lookup at all (its open, close, market cap and volume are that row's, which the aggregates
   // already hold): a NULL key makes SQLite skip the seek, which over a large table is most of the
   // query's time when sources are observed about once per bucket.
-  const sqlite = db.kind === 'sqlite'
-  const join = sqlite ? sql`LEFT JOIN` : sql`JOIN`
-  const lookupAsset = sqlite ? sql`CASE WHEN b.points > 1 THEN ${query.assetId} END` : sql`${query.assetId}`
-  const { rows } = await sql<CandleRow>`
+  const lookupAsset = sql`CASE WHEN b.points > 1 THEN ${query.assetId} END`
+  return sql<CandleRow>`
     WITH buckets AS (
       SELECT source, ${bucketS} AS bucket_s, MIN(observed_at) AS first_at, MAX(observed_at) AS last_at,
         MAX(price_usd) AS high, MIN(price_usd) AS low, COUNT(*) AS points,
@@ -67,28 +88,38 @@ export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<str
       CASE WHEN b.points = 1 THEN b.one_cap ELSE c.market_cap_usd END AS cap,
       CASE WHEN b.points = 1 THEN b.one_volume ELSE c.volume_24h_usd END AS volume, b.points
     FROM buckets b
-    ${join} records o ON o.asset_id = ${lookupAsset} AND o.observed_at = b.first_at AND o.source = b.source
+    LEFT JOIN records o ON o.asset_id = ${lookupAsset} AND o.observed_at = b.first_at AND o.source = b.source
       AND o.observed_at >= ${query.from} AND o.observed_at < ${query.to} AND o.price_usd IS NOT NULL
-    ${join} records c ON c.asset_id = ${lookupAsset} AND c.observed_at = b.last_at AND c.source = b.source
+    LEFT JOIN records c ON c.asset_id = ${lookupAsset} AND c.observed_at = b.last_at AND c.source = b.source
       AND c.observed_at >= ${query.from} AND c.observed_at < ${query.to}
     ORDER BY b.source, b.bucket_s
-  `.execute(db.kysely)
-  const bySource = new Map<string, Candle[]>()
-  for (const row of rows) {
-    const candles = bySource.get(row.source) ?? []
-    if (candles.length === 0) bySource.set(row.source, candles)
-    candles.push({
-      bucket: new Date(Number(row.bucket) * 1000).toISOString(),
-      open: Number(row.open),
-      high: Number(row.high),
-      low: Number(row.low),
-      close: Number(row.close),
-      marketCapUsd: row.cap === null ? null : Number(row.cap),
-      volume24hUsd: row.volume === null ? null : Number(row.volume),
-      points: Number(row.points),
-    })
-  }
-  return bySource
+  `
+}
+
+/**
+ * PostgreSQL: one pass with no lookups. The open is the price paired with the least time (arrays
+ * compare element by element, and a source has one row per time), the close, market cap and volume
+ * those paired with the greatest; all exact float8.
+ */
+function postgresCandleRows(query: CandleQuery): RawBuilder<CandleRow> {
+  const bucketS = bucketExpression('postgres', query.interval)
+  return sql<CandleRow>`
+    SELECT source, bucket, opening[2] AS open, high, low, closing[2] AS close, closing[3] AS cap,
+      closing[4] AS volume, points
+    FROM (
+      SELECT source, ${bucketS} AS bucket,
+        MIN(ARRAY[date_part('epoch', observed_at), price_usd]) AS opening,
+        MAX(ARRAY[date_part('epoch', observed_at), price_usd, market_cap_usd, volume_24h_usd]) AS closing,
+        MAX(price_usd) AS high, MIN(price_usd) AS low, COUNT(*) AS points
+      FROM records
+      WHERE asset_id = ${query.assetId}
+        AND observed_at >= ${query.from} AND observed_at < ${query.to}
+        AND price_usd IS NOT NULL
+        ${query.source === undefined ? sql`` : sql`AND source = ${query.source}`}
+      GROUP BY source, bucket
+    ) buckets
+    ORDER BY source, bucket
+  `
 }
 
 /** A bucket of the consensus, with the sources that observed it. */
