@@ -35,9 +35,9 @@ export interface CandleQuery {
  * the range groups each source's observations by bucket (highs, lows, counts, and the times of the
  * first and last), then, on SQLite, each bucket's first and last observation is looked up by its
  * natural key for the open, the close, and the last market cap and volume (only when the bucket
- * holds more than one observation); PostgreSQL pairs them with the times in the same pass. Every
- * read is index-only: the natural key carries the three values on PostgreSQL, a covering index does
- * on SQLite (migration 2026-12-09T0900-records-candle-index).
+ * holds more than one observation); PostgreSQL pairs them with the times in the same pass. SQLite
+ * reads a covering index (migration 2026-12-09T0900-records-candle-index); PostgreSQL the natural
+ * key and the table, which costs the import nothing.
  */
 export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<string, Candle[]>> {
   const { rows } = await (
