@@ -60,14 +60,20 @@ export async function captureListSql(kind: DatabaseConfig['kind']): Promise<List
   }
 }
 
-/** The SQL of `GET /api/v1/assets/{id}/candles?interval=1h` (the consensus: every source). */
+/**
+ * The main SQL of `GET /api/v1/assets/{id}/candles?interval=1h` (the consensus: every source): the
+ * read of the hourly rollup. coinpipe also reads the asset's stale marks (none once the seed's rollup
+ * is built) and takes the median per bucket.
+ */
 export interface CandleSql {
   readonly text: string
   params(assetId: string, from: string, to: string): unknown[]
 }
 
-const PROBE_FROM = '\u0000probe-from'
-const PROBE_TO = '\u0000probe-to'
+// Distinct hours, so each parameter's slot can be told apart by its value.
+const PROBE_FROM = '1971-01-01T00:00:00.000Z'
+const PROBE_TO = '1972-01-01T00:00:00.000Z'
+const unixSeconds = (iso: string) => Date.parse(iso) / 1000
 
 /** Captures the hourly candle SQL from coinpipe's own `sourceCandles`, as `captureListSql` does. */
 export async function captureCandleSql(kind: DatabaseConfig['kind']): Promise<CandleSql> {
@@ -82,16 +88,21 @@ export async function captureCandleSql(kind: DatabaseConfig['kind']): Promise<Ca
   const db = { kind, kysely } as unknown as Db
   await sourceCandles(db, { assetId: PROBE_ASSET, interval: '1h', from: PROBE_FROM, to: PROBE_TO })
   await kysely.destroy()
-  const query = captured[0]
-  if (!query || captured.length !== 1)
-    throw new Error(`unexpected sourceCandles query: ${JSON.stringify(captured)}`)
-  const probes: Record<string, number> = { [PROBE_ASSET]: 0, [PROBE_FROM]: 1, [PROBE_TO]: 2 }
-  const slots = query.parameters.map((p) => (typeof p === 'string' ? probes[p] : undefined))
+  const rollup = captured.filter((q) => q.sql.includes('candle_hours'))
+  const query = rollup[0]
+  if (!query || rollup.length !== 1)
+    throw new Error(`unexpected sourceCandles queries: ${JSON.stringify(captured)}`)
+  const probes = new Map<unknown, number>([
+    [PROBE_ASSET, 0],
+    [unixSeconds(PROBE_FROM), 1],
+    [unixSeconds(PROBE_TO), 2],
+  ])
+  const slots = query.parameters.map((p) => probes.get(p))
   if (slots.some((slot) => slot === undefined))
     throw new Error(`unexpected candle parameters: ${JSON.stringify(query)}`)
   return {
     text: query.sql,
-    params: (assetId, from, to) => slots.map((slot) => [assetId, from, to][slot!]),
+    params: (assetId, from, to) => slots.map((slot) => [assetId, unixSeconds(from), unixSeconds(to)][slot!]),
   }
 }
 
@@ -109,8 +120,8 @@ function compileOnlyDialect(kind: DatabaseConfig['kind']): Dialect {
  * The baseline: a bare Fastify app with two routes running the same SQL as coinpipe through the raw
  * driver (a better-sqlite3 prepared statement, or a pg pool as large as coinpipe's) and answering
  * `{ data: rows }`: no schema, no hooks, no plugins, no logger. `GET /records?asset=…&limit=…` is
- * the first records page; `GET /candles?asset=…&from=…&to=…` the hourly candle rows of every source
- * (coinpipe also takes their median per bucket).
+ * the first records page; `GET /candles?asset=…&from=…&to=…` the hourly rollup's rows of every
+ * source (coinpipe also takes their median per bucket).
  */
 export async function buildBareApp(url: string): Promise<FastifyInstance> {
   const config = parseDatabaseUrl(url)

@@ -6,6 +6,7 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { parseDatabaseUrl } from '../src/config.js'
 import { migrateToLatest, openDatabase, type Db } from '../src/db/database.js'
+import { rebuildCandleHours } from '../src/db/repositories/candle-hours-repository.js'
 import { RECORD_COLUMNS, recordParams } from '../src/db/dialects/record-columns.js'
 import { insertAsset } from '../src/db/repositories/asset-repository.js'
 import type { NewRecord } from '../src/domain/record.js'
@@ -217,10 +218,16 @@ export async function seedSqlite(path: string, plan: SeedPlan): Promise<SeededDa
       }
     }
     insertAll(batch)
-    raw.exec('analyze')
-    raw.pragma('wal_checkpoint(truncate)')
   } finally {
     raw.close()
+  }
+  await buildCandleRollup(`sqlite:${path}`)
+  const analysed = new SqliteDatabase(path)
+  try {
+    analysed.exec('analyze')
+    analysed.pragma('wal_checkpoint(truncate)')
+  } finally {
+    analysed.close()
   }
   const url = `sqlite:${path}`
   return {
@@ -294,9 +301,20 @@ export async function seedPostgresDatabase(url: string, plan: SeedPlan): Promise
       copyFrom(`COPY records (${RECORD_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`),
     )
     await pipeline(Readable.from(csvChunks(plan)), copy)
+    await buildCandleRollup(url)
     await client.query('VACUUM ANALYZE')
   } finally {
     await client.end()
+  }
+}
+
+/** The candles' hourly rollup of the seeded records, as coinpipe's load would have kept it. */
+async function buildCandleRollup(url: string): Promise<void> {
+  const db = await openDatabase(parseDatabaseUrl(url))
+  try {
+    await rebuildCandleHours(db)
+  } finally {
+    await db.close()
   }
 }
 

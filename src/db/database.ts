@@ -4,6 +4,7 @@ import type { DatabaseConfig } from '../config.js'
 import type { MarketValues, RecordBatch } from '../domain/record.js'
 import { migrationProvider } from './migrations/index.js'
 import type { Database } from './schema.js'
+import { markCandleHoursStale, staleHoursOf } from './repositories/candle-hours-repository.js'
 import { traceQueries } from '../telemetry/query-spans.js'
 import { tracingEnabled } from '../telemetry/tracing.js'
 
@@ -62,9 +63,24 @@ export interface PoolStats {
 
 /** Opens the configured database; only its dialect's driver is loaded (pg is never loaded for SQLite). */
 export async function openDatabase(config: DatabaseConfig): Promise<Db> {
-  const db = await openDialect(config)
+  const db = markingCandleHours(await openDialect(config))
   // A span per statement only with tracing on: otherwise the query log has no listener to call.
   if (tracingEnabled()) traceQueries(db)
+  return db
+}
+
+/**
+ * Every write of records, whichever path it takes, also marks the hours it wrote as stale for the
+ * candles' hourly rollup, in the same transaction: a reader then never takes a lagging hour from the
+ * rollup (`candle-hours-repository.ts`).
+ */
+function markingCandleHours(db: Db): Db {
+  const write = db.writeRecords.bind(db)
+  db.writeRecords = async (trx, batch) => {
+    const outcome = await write(trx, batch)
+    if (outcome.inserted > 0) await markCandleHoursStale(trx, staleHoursOf(batch))
+    return outcome
+  }
   return db
 }
 

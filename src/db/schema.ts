@@ -21,6 +21,8 @@ export interface Database {
   assetConflicts: AssetConflictTable
   assetRemaps: AssetRemapTable
   identityState: IdentityStateTable
+  candleHours: CandleHourTable
+  candleStale: CandleStaleTable
 }
 
 type Id = Generated<number>
@@ -227,4 +229,28 @@ export type AssetRemapRow = Selectable<AssetRemapTable>
 export interface IdentityStateTable {
   id: number
   generation: number
+}
+
+/** One hour of one asset's price from one source: the hourly rollup candles of 1h, 1d and 1w read. */
+export interface CandleHourTable {
+  assetId: string
+  source: string
+  /** The hour's start, Unix seconds. */
+  hourS: number
+  open: number
+  high: number
+  low: number
+  close: number
+  /** The hour's last observation's. */
+  marketCap: number | null
+  volume: number | null
+  points: number
+}
+
+/** Hours `[fromS, toS)` of an asset and source whose rollup may lag the records. */
+export interface CandleStaleTable {
+  assetId: string
+  source: string
+  fromS: number
+  toS: number
 }

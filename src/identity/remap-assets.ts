@@ -20,6 +20,7 @@ import {
 } from '../db/repositories/identity-repository.js'
 import type { AliasMethod, Database } from '../db/schema.js'
 import { MARKET_FIELDS, sameMarketValues, type MarketValues } from '../domain/record.js'
+import { markAssetsStale } from '../db/repositories/candle-hours-repository.js'
 import { sourceAssetKey } from './identity-keys.js'
 import type { IdentitySettings } from './identity-settings.js'
 import { resolveIdentities, type Resolution, type SourceAssetEvidence } from './resolve-identities.js'
@@ -200,6 +201,8 @@ async function applyResolution(
     await insertRejectionRows(trx, setAside)
     await deleteRecords(trx, drop)
     const recordsMoved = await moveSourceAssetRecords(trx, ref, p.parking, p.to)
+    // Both assets' candles of this source change: their rollup is rebuilt from the records.
+    await markAssetsStale(trx, [p.from, p.to], ref.source)
     moves.push({
       ...ref,
       fromAssetId: p.from,

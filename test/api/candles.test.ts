@@ -1,20 +1,9 @@
-import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiFixture, expectProblem, startApi } from '../helpers/api-fixture.js'
 import { parse } from 'csv-parse/sync'
+import type { CandleItem } from '../../src/api/candle-rows.js'
+import { at, CANDLE_FIXTURE, marketRecord, writeMarketRecords } from '../helpers/candle-fixture.js'
 import { DIALECTS } from '../helpers/test-database.js'
-
-interface CandleItem {
-  bucket: string
-  open: number | null
-  high: number | null
-  low: number | null
-  close: number | null
-  market_cap_usd: number | null
-  volume_24h_usd: number | null
-  points: number
-  sources: string[]
-}
 
 interface CandleAnswer {
   data: CandleItem[]
@@ -29,23 +18,8 @@ interface CandleAnswer {
   }
 }
 
-const at = (hhmm: string, day = '2026-11-25') => `${day}T${hhmm}:00.000Z`
-
 /** Our clock: half an hour after the last observation. */
 const NOW = at('13:30')
-
-/** [source, time, price, market cap, volume]: every candle below is computed by hand from these. */
-const FIXTURE: [string, string, number | null, number | null, number | null][] = [
-  ['coingecko', at('10:05'), 100, 1000, 50],
-  ['coingecko', at('10:20'), 110, 1100, 52],
-  ['coingecko', at('10:35'), null, 1050, 51], // no price: not an observation of the price
-  ['coingecko', at('10:50'), 90, 900, 40],
-  ['coingecko', at('12:10'), 120, 1200, 60], // nothing at 11:00: a gap
-  ['coinpaprika', at('10:10'), 102, null, 55],
-  ['coinpaprika', at('10:40'), 104, 1040, 45],
-  ['coinpaprika', at('13:00'), 130, 1300, 70],
-  ['coingecko', at('09:00', '2026-11-23'), 80, 800, 30], // a Monday: its week's first day
-]
 
 const candle = (bucket: string, ohlc: number[], cap: number | null, volume: number | null, points: number, sources: string[]): CandleItem => {
   const [open, high, low, close] = ohlc as [number, number, number, number]
@@ -93,13 +67,10 @@ describe.each(DIALECTS)('GET /api/v1/assets/{id}/candles on %s', (dialect) => {
         { id: 'quiet', symbol: 'QT', name: 'Quiet', createdAt: at('00:00') },
       ])
       .execute()
-    // Raw SQL, as the app writes records: Kysely's camel case would name `volume24h_usd`.
-    const rows = FIXTURE.map(
-      ([source, observedAt, price, cap, volume]) =>
-        sql`(${'bitcoin'}, ${source}, ${'btc'}, ${observedAt}, ${price}, ${cap}, ${volume}, ${at('23:00')})`,
+    await writeMarketRecords(
+      api.test.db,
+      CANDLE_FIXTURE.map((row) => marketRecord('bitcoin', row)),
     )
-    await sql`INSERT INTO records (asset_id, source, source_asset_id, observed_at, price_usd, market_cap_usd, volume_24h_usd, loaded_at)
-      VALUES ${sql.join(rows)}`.execute(kysely)
   })
   afterAll(() => api.close())
 

@@ -1,3 +1,5 @@
+import { sourceCandles } from '../../src/db/repositories/candle-repository.js'
+import { refreshAllCandleHours } from '../../src/db/repositories/candle-hours-repository.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -206,6 +208,18 @@ describe.each(DIALECTS)('asset identity across sources, on %s', (dialect) => {
       }),
     )
     const withOverride = await fixture.withEnv({ IDENTITY_OVERRIDES_PATH: overrides })
+    // The candles' rollup is built before the remap: the remap must not leave it behind.
+    await refreshAllCandleHours(fixture.ctx.db)
+    const csvCandles = (assetId: string) =>
+      sourceCandles(fixture.ctx.db, {
+        assetId,
+        interval: '1d',
+        from: '2025-03-01T00:00:00.000Z',
+        to: '2025-03-03T00:00:00.000Z',
+        source: 'csv',
+      }).then((bySource) => (bySource.get('csv') ?? []).map((c) => [c.bucket.slice(0, 10), c.close]))
+    const kasCandles = [['2025-03-01', 0.081], ['2025-03-02', 0.083]] // prettier-ignore
+    expect(await csvCandles(kasBefore.get(`csv:${kaspaCsv}`)!)).toEqual(kasCandles)
     const dry = await remapAssets(withOverride.db, identitySettingsOf(withOverride), {
       trigger: 'cli',
       now: new Date().toISOString(),
@@ -231,6 +245,10 @@ describe.each(DIALECTS)('asset identity across sources, on %s', (dialect) => {
     ])
     const afterMerge = await snapshot(fixture)
     expect(afterMerge.mapping.get(`csv:${kaspaCsv}`)).toBe(kaspa)
+    // The moved records' candles moved with them, before the rollup caught up and after.
+    expect(await csvCandles(kaspa)).toEqual(kasCandles)
+    await refreshAllCandleHours(fixture.ctx.db)
+    expect(await csvCandles(kaspa)).toEqual(kasCandles)
     expect(afterMerge.misplacedRecords).toBe(0)
     expect(
       await db
@@ -260,6 +278,9 @@ describe.each(DIALECTS)('asset identity across sources, on %s', (dialect) => {
       before.records.map(([source, n]) => [source, source === 'csv' ? Number(n) + 2 : n]),
     )
     expect(afterSplit.misplacedRecords).toBe(0)
+    await refreshAllCandleHours(fixture.ctx.db)
+    expect(await csvCandles(kaspa)).toEqual([])
+    expect(await csvCandles(kasBefore.get(`csv:${kaspaCsv}`)!)).toEqual(kasCandles)
     // A remap with nothing new moves nothing.
     const again = await remapAssets(fixture.ctx.db, identitySettingsOf(fixture.ctx), {
       trigger: 'cli',

@@ -1,22 +1,7 @@
-import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consensusCandles, sourceCandles, type Candle } from '../../src/db/repositories/candle-repository.js'
+import { at, CANDLE_FIXTURE, marketRecord, writeMarketRecords } from '../helpers/candle-fixture.js'
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/test-database.js'
-
-const at = (hhmm: string, day = '2026-11-25') => `${day}T${hhmm}:00.000Z`
-
-/** [source, time, price, market cap, volume]: hand-made, so every candle below is computed by hand. */
-const FIXTURE: [string, string, number | null, number | null, number | null][] = [
-  ['coingecko', at('10:05'), 100, 1000, 50],
-  ['coingecko', at('10:20'), 110, 1100, 52],
-  ['coingecko', at('10:35'), null, 1050, 51], // no price: not an observation of the price
-  ['coingecko', at('10:50'), 90, 900, 40],
-  ['coingecko', at('12:10'), 120, 1200, 60], // nothing at 11:00: a gap, not an invented candle
-  ['coinpaprika', at('10:10'), 102, null, 55],
-  ['coinpaprika', at('10:40'), 104, 1040, 45],
-  ['coinpaprika', at('13:00'), 130, 1300, 70], // at `to`: outside
-  ['coingecko', at('09:00', '2026-11-23'), 80, 800, 30], // Monday: the week's first day
-]
 
 const candle = (bucket: string, ohlc: number[], marketCapUsd: number | null, volume24hUsd: number | null, points: number): Candle => {
   const [open, high, low, close] = ohlc as [number, number, number, number]
@@ -33,13 +18,10 @@ describe.each(DIALECTS)('candles on %s', (dialect) => {
       .insertInto('assets')
       .values({ id: 'bitcoin', symbol: 'BTC', name: 'Bitcoin', createdAt: at('00:00') })
       .execute()
-    // Raw SQL, as the app writes records: Kysely's camel case would name `volume24h_usd`.
-    const rows = FIXTURE.map(
-      ([source, observedAt, price, marketCap, volume]) =>
-        sql`(${'bitcoin'}, ${source}, ${source === 'coingecko' ? 'bitcoin' : 'btc-bitcoin'}, ${observedAt}, ${price}, ${marketCap}, ${volume}, ${at('23:00')})`,
+    await writeMarketRecords(
+      test.db,
+      CANDLE_FIXTURE.map((row) => marketRecord('bitcoin', row)),
     )
-    await sql`INSERT INTO records (asset_id, source, source_asset_id, observed_at, price_usd, market_cap_usd, volume_24h_usd, loaded_at)
-      VALUES ${sql.join(rows)}`.execute(kysely)
   })
   afterAll(() => test.destroy())
 

@@ -1,6 +1,7 @@
 import { buildApp } from '../../api/build-app.js'
 import type { Config, SourceName } from '../../config.js'
 import { errorMessage } from '../../errors.js'
+import { keepCandleRollup } from '../../jobs/candle-rollup.js'
 import { createInProcessScheduler, type ScheduleOptions } from '../../jobs/scheduler.js'
 import { RUN_OWNER, type PipelineContext } from '../../pipeline/pipeline-context.js'
 import { recoverInterruptedRuns } from '../../pipeline/recover-runs.js'
@@ -59,6 +60,7 @@ export async function serveCommand(): Promise<void> {
     'coinpipe is serving',
   )
   await scheduler.start()
+  const rollup = keepCandleRollup(pipeline.db, log)
 
   let stopping = false
   const shutdown = async (signal: string) => {
@@ -68,6 +70,7 @@ export async function serveCommand(): Promise<void> {
     const force = setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS + 5_000).unref()
     try {
       await scheduler.stop(SHUTDOWN_TIMEOUT_MS)
+      await rollup.stop()
       await app.close()
       await closeQueue()
       await close()

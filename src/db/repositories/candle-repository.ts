@@ -1,7 +1,10 @@
-import { sql, type RawBuilder } from 'kysely'
+import type { Kysely } from 'kysely'
 import { CANDLE_BUCKETS, type CandleInterval } from '../../domain/candle-buckets.js'
 import { median } from '../../domain/price-consensus.js'
 import type { Db } from '../database.js'
+import type { Database } from '../schema.js'
+import { staleHoursOverlapping } from './candle-hours-repository.js'
+import { rawCandleRows, type CandleRow, type RawCandleQuery } from './candle-sql.js'
 
 /** One bucket of one source, or of the consensus. Buckets without an observed price are absent. */
 export interface Candle {
@@ -19,107 +22,130 @@ export interface Candle {
   readonly points: number
 }
 
-export interface CandleQuery {
-  readonly assetId: string
-  readonly interval: CandleInterval
-  /** Inclusive, ISO 8601 UTC as stored. */
-  readonly from: string
-  /** Exclusive. */
-  readonly to: string
-  /** One source only; all of them when absent. */
-  readonly source?: string
-}
+/** An asset's candles of `[from, to)`, of one source or all. */
+export type CandleQuery = RawCandleQuery
 
 /**
- * Per source, the OHLC candles of an asset's price over `[from, to)`, computed in SQL: one pass over
- * the range groups each source's observations by bucket (highs, lows, counts, and the times of the
- * first and last), then, on SQLite, each bucket's first and last observation is looked up by its
- * natural key for the open, the close, and the last market cap and volume (only when the bucket
- * holds more than one observation); PostgreSQL pairs them with the times in the same pass. SQLite
- * reads a covering index (migration 2026-12-09T0900-records-candle-index); PostgreSQL the natural
- * key and the table, which costs the import nothing.
+ * Per source, the OHLC candles of an asset's price over `[from, to)` (whole buckets), oldest first.
+ * 5-minute candles come from the records (`rawCandleRows`). Hourly, daily and weekly ones from the
+ * hourly rollup (`candle_hours`), except the hours marked stale, which come from the records in the
+ * same way; the hours are then folded into the interval's buckets: the open of the first hour, the
+ * close, market cap and volume of the last, the highest high, the lowest low and every point.
  */
 export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<string, Candle[]>> {
-  const { rows } = await (
-    db.kind === 'postgres' ? postgresCandleRows(query) : sqliteCandleRows(query)
-  ).execute(db.kysely)
-  const bySource = new Map<string, Candle[]>()
-  for (const row of rows) {
-    const candles = bySource.get(row.source) ?? []
-    if (candles.length === 0) bySource.set(row.source, candles)
-    candles.push({
-      bucket: new Date(Number(row.bucket) * 1000).toISOString(),
-      open: Number(row.open),
-      high: Number(row.high),
-      low: Number(row.low),
-      close: Number(row.close),
-      marketCapUsd: row.cap === null ? null : Number(row.cap),
-      volume24hUsd: row.volume === null ? null : Number(row.volume),
-      points: Number(row.points),
-    })
+  if (query.interval === '5m') {
+    const { rows } = await rawCandleRows(db.kind, query).execute(db.kysely)
+    return foldHours(rows.map(toHour), query.interval)
   }
-  return bySource
+  const fromS = Date.parse(query.from) / 1000
+  const toS = Date.parse(query.to) / 1000
+  const range = { assetId: query.assetId, source: query.source, fromS, toS }
+  const [stale, rolled] = await Promise.all([
+    staleHoursOverlapping(db.kysely, range),
+    rolledUpHours(db.kysely, range),
+  ])
+  if (stale.length === 0) return foldHours(rolled, query.interval)
+  const isStale = (h: Hour) =>
+    stale.some((s) => s.source === h.source && h.hourS >= s.fromS && h.hourS < s.toS)
+  const hours = rolled.filter((h) => !isStale(h))
+  for (const s of stale) {
+    const { rows } = await rawCandleRows(db.kind, {
+      assetId: query.assetId,
+      source: s.source,
+      interval: '1h',
+      from: new Date(Math.max(fromS, s.fromS) * 1000).toISOString(),
+      to: new Date(Math.min(toS, s.toS) * 1000).toISOString(),
+    }).execute(db.kysely)
+    for (const row of rows) hours.push(toHour(row))
+  }
+  hours.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.hourS - b.hourS))
+  return foldHours(hours, query.interval)
 }
 
-/** SQLite: one grouping pass, then each bucket's first and last row by its natural key. */
-function sqliteCandleRows(query: CandleQuery): RawBuilder<CandleRow> {
-  const bucketS = bucketExpression('sqlite', query.interval)
-  // SQLite's planner would start from the records and scan the buckets for each: a LEFT JOIN keeps
-  // the ~10,000 buckets outside and the two lookups inside. A bucket of one observation needs no
-  // lookup at all (its open, close, market cap and volume are that row's, which the aggregates
-  // already hold): a NULL key makes SQLite skip the seek, which over a large table is most of the
-  // query's time when sources are observed about once per bucket.
-  const lookupAsset = sql`CASE WHEN b.points > 1 THEN ${query.assetId} END`
-  return sql<CandleRow>`
-    WITH buckets AS (
-      SELECT source, ${bucketS} AS bucket_s, MIN(observed_at) AS first_at, MAX(observed_at) AS last_at,
-        MAX(price_usd) AS high, MIN(price_usd) AS low, COUNT(*) AS points,
-        MAX(market_cap_usd) AS one_cap, MAX(volume_24h_usd) AS one_volume
-      FROM records
-      WHERE asset_id = ${query.assetId}
-        AND observed_at >= ${query.from} AND observed_at < ${query.to}
-        AND price_usd IS NOT NULL
-        ${query.source === undefined ? sql`` : sql`AND source = ${query.source}`}
-      GROUP BY source, bucket_s
-    )
-    SELECT b.source, b.bucket_s AS bucket,
-      CASE WHEN b.points = 1 THEN b.high ELSE o.price_usd END AS open, b.high, b.low,
-      CASE WHEN b.points = 1 THEN b.high ELSE c.price_usd END AS close,
-      CASE WHEN b.points = 1 THEN b.one_cap ELSE c.market_cap_usd END AS cap,
-      CASE WHEN b.points = 1 THEN b.one_volume ELSE c.volume_24h_usd END AS volume, b.points
-    FROM buckets b
-    LEFT JOIN records o ON o.asset_id = ${lookupAsset} AND o.observed_at = b.first_at AND o.source = b.source
-      AND o.observed_at >= ${query.from} AND o.observed_at < ${query.to} AND o.price_usd IS NOT NULL
-    LEFT JOIN records c ON c.asset_id = ${lookupAsset} AND c.observed_at = b.last_at AND c.source = b.source
-      AND c.observed_at >= ${query.from} AND c.observed_at < ${query.to}
-    ORDER BY b.source, b.bucket_s
-  `
+/** An hour (or a 5-minute bucket) of one source: a row of the rollup or of `rawCandleRows`. */
+interface Hour {
+  readonly source: string
+  readonly hourS: number
+  readonly open: number
+  readonly high: number
+  readonly low: number
+  readonly close: number
+  readonly cap: number | null
+  readonly volume: number | null
+  readonly points: number
+}
+
+const toHour = (row: CandleRow): Hour => ({
+  source: row.source,
+  hourS: Number(row.bucket),
+  open: Number(row.open),
+  high: Number(row.high),
+  low: Number(row.low),
+  close: Number(row.close),
+  cap: row.cap === null ? null : Number(row.cap),
+  volume: row.volume === null ? null : Number(row.volume),
+  points: Number(row.points),
+})
+
+async function rolledUpHours(
+  db: Kysely<Database>,
+  range: { assetId: string; source: string | undefined; fromS: number; toS: number },
+): Promise<Hour[]> {
+  let select = db
+    .selectFrom('candleHours')
+    .select(['source', 'hourS', 'open', 'high', 'low', 'close', 'marketCap as cap', 'volume', 'points'])
+    .where('assetId', '=', range.assetId)
+    .where('hourS', '>=', range.fromS)
+    .where('hourS', '<', range.toS)
+  if (range.source !== undefined) select = select.where('source', '=', range.source)
+  const rows = await select.orderBy('source').orderBy('hourS').execute()
+  // PostgreSQL answers bigint as a string.
+  for (const row of rows) if (typeof row.hourS !== 'number') row.hourS = Number(row.hourS)
+  return rows
 }
 
 /**
- * PostgreSQL: one pass with no lookups. The open is the price paired with the least time (arrays
- * compare element by element, and a source has one row per time), the close, market cap and volume
- * those paired with the greatest; all exact float8.
+ * Hours, ordered by source and time, folded into the interval's buckets per source. Hours already
+ * are the buckets of `1h` (and `5m` rows of `5m`): each becomes one candle.
  */
-function postgresCandleRows(query: CandleQuery): RawBuilder<CandleRow> {
-  const bucketS = bucketExpression('postgres', query.interval)
-  return sql<CandleRow>`
-    SELECT source, bucket, opening[2] AS open, high, low, closing[2] AS close, closing[3] AS cap,
-      closing[4] AS volume, points
-    FROM (
-      SELECT source, ${bucketS} AS bucket,
-        MIN(ARRAY[date_part('epoch', observed_at), price_usd]) AS opening,
-        MAX(ARRAY[date_part('epoch', observed_at), price_usd, market_cap_usd, volume_24h_usd]) AS closing,
-        MAX(price_usd) AS high, MIN(price_usd) AS low, COUNT(*) AS points
-      FROM records
-      WHERE asset_id = ${query.assetId}
-        AND observed_at >= ${query.from} AND observed_at < ${query.to}
-        AND price_usd IS NOT NULL
-        ${query.source === undefined ? sql`` : sql`AND source = ${query.source}`}
-      GROUP BY source, bucket
-    ) buckets
-    ORDER BY source, bucket
-  `
+function foldHours(hours: readonly Hour[], interval: CandleInterval): Map<string, Candle[]> {
+  const { widthS, offsetS } = CANDLE_BUCKETS[interval]
+  const bySource = new Map<string, Candle[]>()
+  let candles: Candle[] = []
+  let current: { -readonly [K in keyof Candle]: Candle[K] } | undefined
+  let currentS = NaN
+  let source: string | undefined
+  for (const h of hours) {
+    const bucketS = Math.floor((h.hourS - offsetS) / widthS) * widthS + offsetS
+    if (h.source !== source) {
+      source = h.source
+      candles = []
+      bySource.set(source, candles)
+      current = undefined
+    }
+    if (current && bucketS === currentS) {
+      if (h.high > current.high) current.high = h.high
+      if (h.low < current.low) current.low = h.low
+      current.close = h.close
+      current.marketCapUsd = h.cap
+      current.volume24hUsd = h.volume
+      current.points += h.points
+      continue
+    }
+    currentS = bucketS
+    current = {
+      bucket: new Date(bucketS * 1000).toISOString(),
+      open: h.open,
+      high: h.high,
+      low: h.low,
+      close: h.close,
+      marketCapUsd: h.cap,
+      volume24hUsd: h.volume,
+      points: h.points,
+    }
+    candles.push(current)
+  }
+  return bySource
 }
 
 /** A bucket of the consensus, with the sources that observed it. */
@@ -157,29 +183,4 @@ export function consensusCandles(bySource: ReadonlyMap<string, readonly Candle[]
         sources: observed.map((o) => o.source).sort(),
       }
     })
-}
-
-/** One-word names: the CamelCasePlugin renames result columns, raw ones too. */
-interface CandleRow {
-  source: string
-  /** Unix seconds (a bigint string on PostgreSQL). */
-  bucket: number | string
-  open: number | string
-  high: number | string
-  low: number | string
-  close: number | string
-  cap: number | string | null
-  volume: number | string | null
-  points: number | string
-}
-
-/** The Unix second a row's bucket starts at, in the dialect's SQL. */
-function bucketExpression(kind: Db['kind'], interval: CandleInterval): RawBuilder<number> {
-  const { widthS, offsetS } = CANDLE_BUCKETS[interval]
-  const width = sql.lit(widthS)
-  const offset = sql.lit(offsetS)
-  return kind === 'postgres'
-    ? // date_part is float8 arithmetic; extract() is numeric, several times slower per row.
-      sql<number>`(floor((date_part('epoch', observed_at) - ${offset}) / ${width}) * ${width} + ${offset})::bigint`
-    : sql<number>`((CAST(strftime('%s', observed_at) AS INTEGER) - ${offset}) / ${width} * ${width} + ${offset})`
 }

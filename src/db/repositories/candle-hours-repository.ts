@@ -1,0 +1,184 @@
+import { PostgresAdapter, sql, type Kysely } from 'kysely'
+import type { RecordBatch } from '../../domain/record.js'
+import type { Db } from '../database.js'
+import type { Database } from '../schema.js'
+import { rawCandleRows } from './candle-sql.js'
+
+const HOUR_S = 3_600
+
+/** The end of time for a mark (9999-12-31T23:00Z): the hours after every record. */
+export const ALL_TIME_TO_S = 253_402_297_200
+
+/** Hours `[fromS, toS)` of an asset and source whose rollup may lag the records. */
+export interface StaleHours {
+  readonly assetId: string
+  readonly source: string
+  readonly fromS: number
+  readonly toS: number
+}
+
+/** Advisory lock key of the rollup refresher on PostgreSQL: one refresher at a time. */
+const REFRESH_LOCK = 0x63616e64 // "cand"
+
+/** The hours a batch of records falls in, per asset: one mark per asset of the batch's source. */
+export function staleHoursOf(batch: RecordBatch): StaleHours[] {
+  const range = new Map<string, { first: string; last: string }>()
+  const { assetIds, values } = batch
+  for (let i = 0; i < values.length; i++) {
+    const assetId = assetIds[i]!
+    // ISO 8601 as `toISOString` prints it, so the strings sort as the times do.
+    const at = values[i]!.observedAt
+    const seen = range.get(assetId)
+    if (!seen) range.set(assetId, { first: at, last: at })
+    else if (at < seen.first) seen.first = at
+    else if (at > seen.last) seen.last = at
+  }
+  return [...range].map(([assetId, { first, last }]) => ({
+    assetId,
+    source: batch.provenance.source,
+    fromS: hourOf(first),
+    toS: hourOf(last) + HOUR_S,
+  }))
+}
+
+const hourOf = (iso: string) => Math.floor(Date.parse(iso) / 1000 / HOUR_S) * HOUR_S
+
+/**
+ * Inside `trx`, the transaction that wrote the records: widens each asset's and source's mark to
+ * cover the hours given, so readers take them from the records until the refresher has caught up.
+ */
+export async function markCandleHoursStale(
+  trx: Kysely<Database>,
+  marks: readonly StaleHours[],
+): Promise<void> {
+  const postgres = trx.getExecutor().adapter instanceof PostgresAdapter
+  const [least, greatest] = postgres ? ['LEAST', 'GREATEST'] : ['MIN', 'MAX']
+  // Four parameters a row: well under either dialect's limit of bound parameters a statement.
+  for (let i = 0; i < marks.length; i += 1000) {
+    await trx
+      .insertInto('candleStale')
+      .values(marks.slice(i, i + 1000).map((m) => ({ ...m })))
+      .onConflict((oc) =>
+        oc.columns(['assetId', 'source']).doUpdateSet({
+          fromS: sql`${sql.raw(least)}(candle_stale.from_s, excluded.from_s)`,
+          toS: sql`${sql.raw(greatest)}(candle_stale.to_s, excluded.to_s)`,
+        }),
+      )
+      .execute()
+  }
+}
+
+/** Inside `trx`: every hour of these assets' records from `source` is stale. */
+export async function markAssetsStale(
+  trx: Kysely<Database>,
+  assetIds: readonly string[],
+  source: string,
+): Promise<void> {
+  await markCandleHoursStale(
+    trx,
+    assetIds.map((assetId) => ({ assetId, source, fromS: 0, toS: ALL_TIME_TO_S })),
+  )
+}
+
+/** The marks of an asset (one source's, or all) that overlap hours `[fromS, toS)`. */
+export async function staleHoursOverlapping(
+  db: Kysely<Database>,
+  query: { assetId: string; source?: string | undefined; fromS: number; toS: number },
+): Promise<StaleHours[]> {
+  let select = db
+    .selectFrom('candleStale')
+    .select(['assetId', 'source', 'fromS', 'toS'])
+    .where('assetId', '=', query.assetId)
+    .where('fromS', '<', query.toS)
+    .where('toS', '>', query.fromS)
+  if (query.source !== undefined) select = select.where('source', '=', query.source)
+  const rows = await select.execute()
+  return rows.map((r) => ({ ...r, fromS: Number(r.fromS), toS: Number(r.toS) }))
+}
+
+/**
+ * Brings the rollup up to date for at most `limit` marks, oldest asset first by id: per mark, in one
+ * transaction, takes the mark off, then recomputes its hours from the records (a write that lands
+ * after the mark is taken widens a new one). On PostgreSQL one refresher works at a time; another
+ * returns at once. Returns how many marks it cleared.
+ */
+export async function refreshCandleHours(
+  db: Db,
+  { limit = 100, signal }: { limit?: number; signal?: AbortSignal } = {},
+): Promise<number> {
+  const marks = await db.kysely
+    .selectFrom('candleStale')
+    .select(['assetId', 'source'])
+    .orderBy('assetId')
+    .orderBy('source')
+    .limit(limit)
+    .execute()
+  let cleared = 0
+  for (const { assetId, source } of marks) {
+    if (signal?.aborted) break
+    const outcome = await db.kysely.transaction().execute(async (trx) => {
+      if (db.kind === 'postgres') {
+        const { rows } = await sql<{ locked: boolean }>`
+          SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK}) AS locked`.execute(trx)
+        if (!rows[0]?.locked) return 'busy'
+      }
+      const taken = await trx
+        .deleteFrom('candleStale')
+        .where('assetId', '=', assetId)
+        .where('source', '=', source)
+        .returning(['fromS', 'toS'])
+        .executeTakeFirst()
+      if (!taken) return 'gone'
+      const fromS = Number(taken.fromS)
+      const toS = Number(taken.toS)
+      await trx
+        .deleteFrom('candleHours')
+        .where('assetId', '=', assetId)
+        .where('source', '=', source)
+        .where('hourS', '>=', fromS)
+        .where('hourS', '<', toS)
+        .execute()
+      const hours = rawCandleRows(db.kind, {
+        assetId,
+        source,
+        interval: '1h',
+        from: new Date(fromS * 1000).toISOString(),
+        to: new Date(toS * 1000).toISOString(),
+      })
+      await sql`
+        INSERT INTO candle_hours (asset_id, source, hour_s, open, high, low, close, market_cap, volume, points)
+        SELECT ${assetId}, source, bucket, open, high, low, close, cap, volume, points FROM (${hours}) h`.execute(
+        trx,
+      )
+      return 'cleared'
+    })
+    if (outcome === 'busy') break
+    if (outcome === 'cleared') cleared++
+  }
+  return cleared
+}
+
+/** Refreshes until no mark is left, `signal` aborts, or another refresher holds PostgreSQL's lock. */
+export async function refreshAllCandleHours(db: Db, signal?: AbortSignal): Promise<number> {
+  let total = 0
+  for (;;) {
+    const cleared = await refreshCandleHours(db, { signal })
+    total += cleared
+    if (cleared === 0) return total
+  }
+}
+
+/**
+ * Rebuilds the whole rollup from the records: for records written around coinpipe (a restore, a bulk
+ * COPY), which left no marks. Marks every stored asset and source over all time, then refreshes.
+ * (`WHERE true`: SQLite's parser needs it between a SELECT and its upsert clause.)
+ */
+export async function rebuildCandleHours(db: Db): Promise<number> {
+  await sql`
+    INSERT INTO candle_stale (asset_id, source, from_s, to_s)
+    SELECT DISTINCT asset_id, source, 0, ${sql.lit(ALL_TIME_TO_S)} FROM records WHERE true
+    ON CONFLICT (asset_id, source) DO UPDATE SET from_s = 0, to_s = ${sql.lit(ALL_TIME_TO_S)}`.execute(
+    db.kysely,
+  )
+  return refreshAllCandleHours(db)
+}
