@@ -258,3 +258,37 @@ export async function liveHeapMb(child: ServeChild, dir: string): Promise<number
     await sleep(100)
   }
 }
+
+/** How long `runsEnded` waits for runs to end: an offline run is still paced by the outbound limiter. */
+const RUNS_END_TIMEOUT_MS = 120_000
+
+/**
+ * Waits until `child` has no run in status `running` (`GET /api/v1/runs?status=running`, with
+ * `headers` to authenticate), and resolves with the milliseconds it waited; throws naming the runs
+ * still running after `timeoutMs`. A heap snapshot taken while a run is in flight (a backfill
+ * waiting its turn at the outbound limiter holds its run's state for tens of seconds) would count
+ * that run's state at one end of a comparison and not at the other.
+ */
+export async function runsEnded(
+  child: ServeChild,
+  headers: Readonly<Record<string, string>>,
+  timeoutMs = RUNS_END_TIMEOUT_MS,
+): Promise<number> {
+  const started = Date.now()
+  for (;;) {
+    const response = await fetch(`${child.baseUrl}/api/v1/runs?status=running&limit=100`, {
+      headers,
+      signal: AbortSignal.timeout(START_TIMEOUT_MS),
+    })
+    const text = await response.text()
+    if (response.status !== 200)
+      throw new Error(`GET /api/v1/runs?status=running answered ${response.status}: ${text.slice(0, 500)}`)
+    const running = (JSON.parse(text) as { data: { id: number; source: string; trigger: string }[] }).data
+    if (running.length === 0) return Date.now() - started
+    if (Date.now() - started > timeoutMs)
+      throw new Error(
+        `runs still running ${Math.round(timeoutMs / 1000)} s on: ${running.map((r) => `${r.id} (${r.source}, ${r.trigger})`).join(', ')}`,
+      )
+    await sleep(250)
+  }
+}
