@@ -1,12 +1,7 @@
 import type { Db } from '../db/database.js'
 import { findAsset } from '../db/repositories/asset-repository.js'
 import { findRemapTargets } from '../db/repositories/asset-query-repository.js'
-import {
-  consensusCandles,
-  sourceCandles,
-  type Candle,
-  type ConsensusCandle,
-} from '../db/repositories/candle-repository.js'
+import { consensusHourItems, sourceCandles } from '../db/repositories/candle-repository.js'
 import {
   bucketStartAtOrAfter,
   bucketStarts,
@@ -14,6 +9,7 @@ import {
   countBuckets,
   type CandleInterval,
 } from '../domain/candle-buckets.js'
+import { candleItem, consensusCandles, type CandleItem } from '../domain/candles.js'
 import { AssetNotFoundError, ValidationError } from '../errors.js'
 import { parseTimeParam } from './time-param.js'
 
@@ -45,18 +41,7 @@ export interface CandleRequest {
   readonly fill: 'null' | undefined
 }
 
-/** One candle as the API answers it (snake_case), or an empty bucket under `fill=null`. */
-export interface CandleItem {
-  bucket: string
-  open: number | null
-  high: number | null
-  low: number | null
-  close: number | null
-  market_cap_usd: number | null
-  volume_24h_usd: number | null
-  points: number
-  sources: string[]
-}
+export type { CandleItem } from '../domain/candles.js'
 
 /** The query string of `GET /api/v1/assets/{id}/candles`, as its schema let it through. */
 export interface CandleQueryString {
@@ -107,25 +92,51 @@ export function parseCandleRequest(
  * for an unknown asset. Each candle covers its whole bucket, even one that ends after `to`.
  */
 export async function getCandleRows(db: Db, request: CandleRequest): Promise<CandleItem[]> {
+  const query = await candleQuery(db, request)
+  if (!query) return []
+  const items =
+    request.source !== undefined
+      ? ((await sourceCandles(db, query)).get(request.source) ?? []).map((c) => candleItem(c, request.source))
+      : request.interval === '1h'
+        ? (await consensusHourItems(db, query)).map((json) => JSON.parse(json) as CandleItem)
+        : consensusCandles(await sourceCandles(db, query)).map((c) => candleItem(c, undefined))
+  return request.fill === 'null'
+    ? fillBuckets(items, request.interval, Date.parse(query.from), Date.parse(query.to))
+    : items
+}
+
+/**
+ * `getCandleRows` as the JSON of its array. The hourly consensus without `fill` (a chart's usual
+ * question) joins the rollup's items as stored, without reading them into objects and printing
+ * them again.
+ */
+export async function getCandleJson(db: Db, request: CandleRequest): Promise<string> {
+  if (request.source !== undefined || request.interval !== '1h' || request.fill === 'null')
+    return JSON.stringify(await getCandleRows(db, request))
+  const query = await candleQuery(db, request)
+  return query ? `[${(await consensusHourItems(db, query)).join(',')}]` : '[]'
+}
+
+/**
+ * The whole buckets a request covers, as a query of the repository: observations from the first
+ * bucket's start to the end of the last one; `undefined` when no bucket starts in the range. Throws
+ * `AssetNotFoundError` for an unknown asset.
+ */
+async function candleQuery(db: Db, request: CandleRequest) {
   const asset = await findAsset(db.kysely, request.assetId)
   if (!asset)
     throw new AssetNotFoundError(request.assetId, await findRemapTargets(db.kysely, request.assetId))
   const { interval } = request
   const firstMs = bucketStartAtOrAfter(interval, Date.parse(request.from))
-  // Whole buckets: observations from the first bucket's start to the end of the last one.
   const endMs = bucketStartAtOrAfter(interval, Date.parse(request.to))
-  if (endMs <= firstMs) return []
-  const bySource = await sourceCandles(db, {
+  if (endMs <= firstMs) return undefined
+  return {
     assetId: request.assetId,
     interval,
     from: new Date(firstMs).toISOString(),
     to: new Date(endMs).toISOString(),
     source: request.source,
-  })
-  const candles: (Candle | ConsensusCandle)[] =
-    request.source === undefined ? consensusCandles(bySource) : (bySource.get(request.source) ?? [])
-  const items = candles.map((c) => toCandleItem(c, request.source))
-  return request.fill === 'null' ? fillBuckets(items, interval, firstMs, endMs) : items
+  }
 }
 
 /**
@@ -146,20 +157,6 @@ export async function* candlePages(db: Db, request: CandleRequest): AsyncGenerat
       to: new Date(next).toISOString(),
     })
     fromMs = next
-  }
-}
-
-function toCandleItem(candle: Candle | ConsensusCandle, source: string | undefined): CandleItem {
-  return {
-    bucket: candle.bucket,
-    open: candle.open,
-    high: candle.high,
-    low: candle.low,
-    close: candle.close,
-    market_cap_usd: candle.marketCapUsd,
-    volume_24h_usd: candle.volume24hUsd,
-    points: candle.points,
-    sources: 'sources' in candle ? [...candle.sources] : source === undefined ? [] : [source],
   }
 }
 

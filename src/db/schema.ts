@@ -22,6 +22,7 @@ export interface Database {
   assetRemaps: AssetRemapTable
   identityState: IdentityStateTable
   candleHours: CandleHourTable
+  candleConsensus: CandleConsensusTable
   candleStale: CandleStaleTable
 }
 
@@ -245,6 +246,14 @@ export interface CandleHourTable {
   marketCap: number | null
   volume: number | null
   points: number
+}
+
+/** One hour of one asset's price across its sources, as the API prints the consensus candle. */
+export interface CandleConsensusTable {
+  assetId: string
+  hourS: number
+  /** The JSON of the API's candle item. */
+  item: string
 }
 
 /** Hours `[fromS, toS)` of an asset and source whose rollup may lag the records. */

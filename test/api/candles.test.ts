@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiFixture, expectProblem, startApi } from '../helpers/api-fixture.js'
 import { parse } from 'csv-parse/sync'
 import type { CandleItem } from '../../src/api/candle-rows.js'
+import { refreshAllCandleHours } from '../../src/db/repositories/candle-hours-repository.js'
 import { at, CANDLE_FIXTURE, marketRecord, writeMarketRecords } from '../helpers/candle-fixture.js'
 import { DIALECTS } from '../helpers/test-database.js'
 
@@ -55,7 +56,14 @@ const empty = (bucket: string): CandleItem => ({
   sources: [],
 })
 
-describe.each(DIALECTS)('GET /api/v1/assets/{id}/candles on %s', (dialect) => {
+// Every case twice: before the rollup's first refresh (every hour marked stale: read from the
+// records) and after it (read from the hourly rollup and its consensus).
+const CASES = DIALECTS.flatMap((dialect) => [
+  [dialect, 'from the records'] as const,
+  [dialect, 'from the rollup'] as const,
+])
+
+describe.each(CASES)('GET /api/v1/assets/{id}/candles on %s, %s', (dialect, read) => {
   let api: ApiFixture
   beforeAll(async () => {
     api = await startApi(dialect, {}, { now: () => new Date(NOW) })
@@ -71,6 +79,7 @@ describe.each(DIALECTS)('GET /api/v1/assets/{id}/candles on %s', (dialect) => {
       api.test.db,
       CANDLE_FIXTURE.map((row) => marketRecord('bitcoin', row)),
     )
+    if (read === 'from the rollup') expect(await refreshAllCandleHours(api.test.db)).toBe(2)
   })
   afterAll(() => api.close())
 

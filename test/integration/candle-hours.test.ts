@@ -7,7 +7,8 @@ import {
   refreshAllCandleHours,
   refreshCandleHours,
 } from '../../src/db/repositories/candle-hours-repository.js'
-import { sourceCandles, type Candle } from '../../src/db/repositories/candle-repository.js'
+import { consensusHourItems, sourceCandles } from '../../src/db/repositories/candle-repository.js'
+import { candleItem, consensusCandles, type Candle, type CandleItem } from '../../src/domain/candles.js'
 import { keepCandleRollup } from '../../src/jobs/candle-rollup.js'
 import { CANDLE_BUCKETS, type CandleInterval } from '../../src/domain/candle-buckets.js'
 import type { NewRecord } from '../../src/domain/record.js'
@@ -29,7 +30,7 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
   })
   afterAll(() => test.destroy())
   beforeEach(async () => {
-    for (const table of ['records', 'candle_hours', 'candle_stale'])
+    for (const table of ['records', 'candle_hours', 'candle_consensus', 'candle_stale'])
       await sql`DELETE FROM ${sql.table(table)}`.execute(test.db.kysely)
   })
 
@@ -108,6 +109,38 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
     expect(await lastDayOf('coingecko')).toEqual(stale)
   })
 
+  it('reads the hourly consensus from the rollup, and from the sources where any of them is stale', async () => {
+    await writeMarketRecords(
+      test.db,
+      CANDLE_FIXTURE.map((row) => marketRecord('bitcoin', row)),
+    )
+    const hours = { assetId: 'bitcoin', from: at('00:00'), to: at('14:00') }
+    const consensusHours = async () =>
+      (await consensusHourItems(test.db, hours)).map((json) => JSON.parse(json) as CandleItem)
+    const fromSources = await consensusHours()
+    expect(fromSources.map((c) => [c.bucket, c.open, c.sources])).toEqual([
+      [at('10:00'), 101, ['coingecko', 'coinpaprika']],
+      [at('12:00'), 120, ['coingecko']],
+      [at('13:00'), 130, ['coinpaprika']],
+    ])
+    await refreshAllCandleHours(test.db)
+    expect(await consensusHours()).toEqual(fromSources)
+    await sql`UPDATE candle_consensus SET item = REPLACE(item, '"open":', '"open":999,"was":')`.execute(
+      test.db.kysely,
+    )
+    expect((await consensusHours()).map((c) => c.open)).toEqual([999, 999, 999])
+    // A new CoinPaprika hour marks only that source stale: that hour's consensus comes from both
+    // sources again, the others stay the rollup's.
+    await writeMarketRecords(test.db, [
+      marketRecord('bitcoin', ['coinpaprika', at('12:30'), 110, null, null]),
+    ])
+    expect((await consensusHours()).map((c) => [c.open, c.sources])).toEqual([
+      [999, ['coingecko', 'coinpaprika']],
+      [115, ['coingecko', 'coinpaprika']],
+      [999, ['coinpaprika']],
+    ])
+  })
+
   it('refreshes a bounded number of marks at a time, and one refresher at a time', async () => {
     await writeMarketRecords(
       test.db,
@@ -181,7 +214,7 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
     )
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 6 }), async (steps) => {
-        for (const table of ['records', 'candle_hours', 'candle_stale'])
+        for (const table of ['records', 'candle_hours', 'candle_consensus', 'candle_stale'])
           await sql`DELETE FROM ${sql.table(table)}`.execute(test.db.kysely)
         const stored = new Map<string, NewRecord>()
         for (const st of steps) {
@@ -209,6 +242,14 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
           expect(Object.fromEntries(await sourceCandles(test.db, query))).toEqual(
             expectedCandles([...stored.values()], interval),
           )
+          if (interval === '1h')
+            expect(
+              (await consensusHourItems(test.db, query)).map((j) => JSON.parse(j) as CandleItem),
+            ).toEqual(
+              consensusCandles(new Map(Object.entries(expectedCandles([...stored.values()], '1h')))).map(
+                (c) => candleItem(c, undefined),
+              ),
+            )
         }
       }),
       { numRuns: dialect === 'postgres' ? 25 : 40 },

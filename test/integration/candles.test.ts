@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { consensusCandles, sourceCandles, type Candle } from '../../src/db/repositories/candle-repository.js'
+import { sourceCandles } from '../../src/db/repositories/candle-repository.js'
+import { consensusCandles, type Candle } from '../../src/domain/candles.js'
 import { at, CANDLE_FIXTURE, marketRecord, writeMarketRecords } from '../helpers/candle-fixture.js'
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/test-database.js'
 

@@ -7,8 +7,9 @@ import { sql, type Kysely } from 'kysely'
 // observation with a price, the market cap and volume the last one's) and how many observations made
 // it. `candle_stale` marks, per asset and source, the range of hours `[from_s, to_s)` whose rollup
 // may lag the records: every write of records widens it in the same transaction, and the refresher
-// recomputes those hours from the records and removes the mark in one transaction. Readers take
-// the marked hours from the records themselves, so a candle is never older than the records.
+// recomputes those hours from the records (and the consensus of those hours across sources) and
+// removes the mark in one transaction. Readers take the marked hours from the records themselves, so
+// a candle is never older than the records.
 // Existing records start marked: the first refresh builds the rollup.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -25,6 +26,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('volume', 'double precision')
     .addColumn('points', 'integer', (c) => c.notNull())
     .addPrimaryKeyConstraint('candle_hours_key', ['asset_id', 'source', 'hour_s'])
+    .execute()
+  // The consensus of each hour across the asset's sources (the median of each value, as the API
+  // computes it), refreshed with the sources' hours, kept as the API prints it (a JSON object): a
+  // year of hourly consensus is then 8,760 short strings to join, not 8,760 rows of numbers to read,
+  // convert and print again. A change of the API's candle changes the refresh, and a migration then
+  // marks every hour stale.
+  await db.schema
+    .createTable('candle_consensus')
+    .addColumn('asset_id', 'text', (c) => c.notNull())
+    .addColumn('hour_s', 'bigint', (c) => c.notNull())
+    .addColumn('item', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('candle_consensus_key', ['asset_id', 'hour_s'])
     .execute()
   await db.schema
     .createTable('candle_stale')
@@ -45,5 +58,6 @@ const ALL_TIME_TO_S = 253_402_297_200
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('candle_stale').execute()
+  await db.schema.dropTable('candle_consensus').execute()
   await db.schema.dropTable('candle_hours').execute()
 }

@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Kysely } from 'kysely'
+import { candleItem, consensusCandles, foldHours, type HourCandle } from '../../domain/candles.js'
 import type { RecordBatch } from '../../domain/record.js'
 import type { Db } from '../database.js'
 import type { Database } from '../schema.js'
@@ -150,12 +151,82 @@ export async function refreshCandleHours(
         SELECT ${assetId}, source, bucket, open, high, low, close, cap, volume, points FROM (${hours}) h`.execute(
         trx,
       )
+      await refreshConsensusHours(trx, assetId, fromS, toS)
       return 'cleared'
     })
     if (outcome === 'busy') break
     if (outcome === 'cleared') cleared++
   }
   return cleared
+}
+
+/**
+ * Inside the refresher's transaction: the consensus of the asset's hours `[fromS, toS)` recomputed
+ * from every source's hours in the rollup, by the API's own consensus (the median of each value).
+ * An hour where another source is still marked is recomputed again when that mark is cleared;
+ * readers meanwhile take it from the sources (see `staleHoursOverlapping`).
+ */
+async function refreshConsensusHours(
+  trx: Kysely<Database>,
+  assetId: string,
+  fromS: number,
+  toS: number,
+): Promise<void> {
+  await trx
+    .deleteFrom('candleConsensus')
+    .where('assetId', '=', assetId)
+    .where('hourS', '>=', fromS)
+    .where('hourS', '<', toS)
+    .execute()
+  const hours = await readCandleHours(trx, { assetId, source: undefined, fromS, toS })
+  const consensus = consensusCandles(foldHours(hours, '1h'))
+  // Three parameters a row: well under either dialect's limit of bound parameters a statement.
+  for (let i = 0; i < consensus.length; i += 1000) {
+    await trx
+      .insertInto('candleConsensus')
+      .values(
+        consensus.slice(i, i + 1000).map((c) => ({
+          assetId,
+          hourS: Date.parse(c.bucket) / 1000,
+          item: JSON.stringify(candleItem(c, undefined)),
+        })),
+      )
+      .execute()
+  }
+}
+
+/** An asset's hours `[fromS, toS)` in the rollup, of one source or all, ordered by source and hour. */
+export async function readCandleHours(
+  db: Kysely<Database>,
+  range: { assetId: string; source: string | undefined; fromS: number; toS: number },
+): Promise<HourCandle[]> {
+  // Without the camel-case plugin, which would copy each of a year's rows to rename its keys: the
+  // columns are named as `HourCandle` has them already.
+  const { rows } = await sql<HourCandle>`
+    SELECT source, hour_s AS "hourS", open, high, low, close, market_cap AS cap, volume, points
+    FROM candle_hours
+    WHERE asset_id = ${range.assetId} AND hour_s >= ${range.fromS} AND hour_s < ${range.toS}
+      ${range.source === undefined ? sql`` : sql`AND source = ${range.source}`}
+    ORDER BY source, hour_s`.execute(db.withoutPlugins())
+  // PostgreSQL answers bigint as a string.
+  if (typeof rows[0]?.hourS === 'string')
+    for (const row of rows) (row as { hourS: number }).hourS = Number(row.hourS)
+  return rows
+}
+
+/** An asset's hourly consensus `[fromS, toS)` from the rollup, in time order, as the API prints it. */
+export async function readConsensusItems(
+  db: Kysely<Database>,
+  range: { assetId: string; fromS: number; toS: number },
+): Promise<{ hourS: number; json: string }[]> {
+  const { rows } = await sql<{ hourS: number | string; json: string }>`
+    SELECT hour_s AS "hourS", item AS json
+    FROM candle_consensus
+    WHERE asset_id = ${range.assetId} AND hour_s >= ${range.fromS} AND hour_s < ${range.toS}
+    ORDER BY hour_s`.execute(db.withoutPlugins())
+  // PostgreSQL answers bigint as a string.
+  if (typeof rows[0]?.hourS === 'string') for (const row of rows) row.hourS = Number(row.hourS)
+  return rows as { hourS: number; json: string }[]
 }
 
 /** Refreshes until no mark is left, `signal` aborts, or another refresher holds PostgreSQL's lock. */
