@@ -98,7 +98,7 @@ export async function staleHoursOverlapping(
 }
 
 /**
- * Brings the rollup up to date for at most `limit` marks, oldest asset first by id: per mark, in one
+ * Brings the rollup up to date for at most `limit` marks, in asset id order: per mark, inside a
  * transaction, takes the mark off, then recomputes its hours from the records (a write that lands
  * after the mark is taken widens a new one). On PostgreSQL one refresher works at a time; another
  * returns at once. Returns how many marks it cleared.
@@ -115,7 +115,7 @@ export async function refreshCandleHours(
     .limit(limit)
     .execute()
   let cleared = 0
-  for (const { assetId, source } of marks) {
+  for (let i = 0; i < marks.length; i += MARKS_PER_TRANSACTION) {
     if (signal?.aborted) break
     const outcome = await db.kysely.transaction().execute(async (trx) => {
       if (db.kind === 'postgres') {
@@ -123,41 +123,62 @@ export async function refreshCandleHours(
           SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK}) AS locked`.execute(trx)
         if (!rows[0]?.locked) return 'busy'
       }
-      const taken = await trx
-        .deleteFrom('candleStale')
-        .where('assetId', '=', assetId)
-        .where('source', '=', source)
-        .returning(['fromS', 'toS'])
-        .executeTakeFirst()
-      if (!taken) return 'gone'
-      const fromS = Number(taken.fromS)
-      const toS = Number(taken.toS)
-      await trx
-        .deleteFrom('candleHours')
-        .where('assetId', '=', assetId)
-        .where('source', '=', source)
-        .where('hourS', '>=', fromS)
-        .where('hourS', '<', toS)
-        .execute()
-      const hours = rawCandleRows(db.kind, {
-        assetId,
-        source,
-        interval: '1h',
-        from: new Date(fromS * 1000).toISOString(),
-        to: new Date(toS * 1000).toISOString(),
-      })
-      await sql`
-        INSERT INTO candle_hours (asset_id, source, hour_s, open, high, low, close, market_cap, volume, points)
-        SELECT ${assetId}, source, bucket, open, high, low, close, cap, volume, points FROM (${hours}) h`.execute(
-        trx,
-      )
-      await refreshConsensusHours(trx, assetId, fromS, toS)
-      return 'cleared'
+      let n = 0
+      for (const mark of marks.slice(i, i + MARKS_PER_TRANSACTION))
+        if (await refreshMark(trx, db.kind, mark)) n++
+      return n
     })
     if (outcome === 'busy') break
-    if (outcome === 'cleared') cleared++
+    cleared += outcome
   }
   return cleared
+}
+
+/**
+ * Marks cleared in one transaction: after a snapshot run every asset of the source holds one, and a
+ * commit each would cost the refresh more than its queries.
+ */
+const MARKS_PER_TRANSACTION = 50
+
+/**
+ * Inside `trx`: takes the mark off, then recomputes its hours from the records, and their consensus;
+ * false when another refresher took it first.
+ */
+async function refreshMark(
+  trx: Kysely<Database>,
+  kind: Db['kind'],
+  { assetId, source }: { assetId: string; source: string },
+): Promise<boolean> {
+  const taken = await trx
+    .deleteFrom('candleStale')
+    .where('assetId', '=', assetId)
+    .where('source', '=', source)
+    .returning(['fromS', 'toS'])
+    .executeTakeFirst()
+  if (!taken) return false
+  const fromS = Number(taken.fromS)
+  const toS = Number(taken.toS)
+  await trx
+    .deleteFrom('candleHours')
+    .where('assetId', '=', assetId)
+    .where('source', '=', source)
+    .where('hourS', '>=', fromS)
+    .where('hourS', '<', toS)
+    .execute()
+  const hours = rawCandleRows(kind, {
+    assetId,
+    source,
+    interval: '1h',
+    from: new Date(fromS * 1000).toISOString(),
+    to: new Date(toS * 1000).toISOString(),
+  })
+  await sql`
+    INSERT INTO candle_hours (asset_id, source, hour_s, open, high, low, close, market_cap, volume, points)
+    SELECT ${assetId}, source, bucket, open, high, low, close, cap, volume, points FROM (${hours}) h`.execute(
+    trx,
+  )
+  await refreshConsensusHours(trx, assetId, fromS, toS)
+  return true
 }
 
 /**
