@@ -4,7 +4,6 @@ import * as assetIdentity from './2026-11-26T0900-asset-identity.js'
 import * as dropRecordsSourceAssetIndex from './2026-12-06T0900-drop-records-source-asset-index.js'
 import * as actors from './2026-12-07T0900-actors.js'
 import * as backfillRuns from './2026-12-08T0900-backfill-runs.js'
-import * as recordsCandleIndex from './2026-12-09T0900-records-candle-index.js'
 import * as candleHours from './2026-12-10T0900-candle-hours.js'
 
 /** Every migration, in order; imported statically so the bundle needs no file-system scan. */
@@ -14,7 +13,6 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-06T0900-drop-records-source-asset-index': dropRecordsSourceAssetIndex,
   '2026-12-07T0900-actors': actors,
   '2026-12-08T0900-backfill-runs': backfillRuns,
-  '2026-12-09T0900-records-candle-index': recordsCandleIndex,
   '2026-12-10T0900-candle-hours': candleHours,
 }
 

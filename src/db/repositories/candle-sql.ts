@@ -19,8 +19,8 @@ export interface RawCandleQuery {
  * (highs, lows, counts, and the times of the first and last), then, on SQLite, each bucket's first
  * and last observation is looked up by its natural key for the open, the close, and the last market
  * cap and volume (only when the bucket holds more than one observation); PostgreSQL pairs them with
- * the times in the same pass. SQLite reads a covering index (migration
- * 2026-12-09T0900-records-candle-index); PostgreSQL the natural key and the table.
+ * the times in the same pass. Both read the natural key and the table: these reads are the rollup's
+ * refresh, its stale hours and 5-minute candles, mostly short ranges.
  */
 export function rawCandleRows(kind: Db['kind'], query: RawCandleQuery): RawBuilder<CandleRow> {
   return kind === 'postgres' ? postgresCandleRows(query) : sqliteCandleRows(query)
