@@ -15,7 +15,7 @@ import {
 import pg from 'pg'
 import { parseDatabaseUrl, type DatabaseConfig } from '../src/config.js'
 import type { Db } from '../src/db/database.js'
-import { consensusHourItems } from '../src/db/repositories/candle-repository.js'
+import { consensusHourJson } from '../src/db/repositories/candle-repository.js'
 import { listRecordPage } from '../src/db/repositories/record-repository.js'
 import type { Database } from '../src/db/schema.js'
 
@@ -62,8 +62,9 @@ export async function captureListSql(kind: DatabaseConfig['kind']): Promise<List
 
 /**
  * The main SQL of `GET /api/v1/assets/{id}/candles?interval=1h` (the consensus: every source): the
- * read of the rollup's hourly consensus, each hour's candle stored as the JSON the API prints. coinpipe
- * also reads the asset's stale marks (none once the seed's rollup is built).
+ * read of the rollup's hourly consensus, each hour's candle stored as the JSON the API prints and
+ * joined by the database. coinpipe also reads the asset's stale marks (none once the seed's rollup
+ * is built).
  */
 export interface CandleSql {
   readonly text: string
@@ -75,7 +76,7 @@ const PROBE_FROM = '1971-01-01T00:00:00.000Z'
 const PROBE_TO = '1972-01-01T00:00:00.000Z'
 const unixSeconds = (iso: string) => Date.parse(iso) / 1000
 
-/** Captures the hourly candle SQL from coinpipe's own `consensusHourItems`, as `captureListSql` does. */
+/** Captures the hourly candle SQL from coinpipe's own `consensusHourJson`, as `captureListSql` does. */
 export async function captureCandleSql(kind: DatabaseConfig['kind']): Promise<CandleSql> {
   const captured: { sql: string; parameters: readonly unknown[] }[] = []
   const kysely = new Kysely<Database>({
@@ -86,12 +87,12 @@ export async function captureCandleSql(kind: DatabaseConfig['kind']): Promise<Ca
     },
   })
   const db = { kind, kysely } as unknown as Db
-  await consensusHourItems(db, { assetId: PROBE_ASSET, from: PROBE_FROM, to: PROBE_TO })
+  await consensusHourJson(db, { assetId: PROBE_ASSET, from: PROBE_FROM, to: PROBE_TO })
   await kysely.destroy()
   const rollup = captured.filter((q) => q.sql.includes('candle_consensus'))
   const query = rollup[0]
   if (!query || rollup.length !== 1)
-    throw new Error(`unexpected consensusHourItems queries: ${JSON.stringify(captured)}`)
+    throw new Error(`unexpected consensusHourJson queries: ${JSON.stringify(captured)}`)
   const probes = new Map<unknown, number>([
     [PROBE_ASSET, 0],
     [unixSeconds(PROBE_FROM), 1],
@@ -140,8 +141,8 @@ export async function buildBareApp(url: string): Promise<FastifyInstance> {
     const query = request.query as { asset?: string; from?: string; to?: string }
     const rows = (await runCandles.query(
       candles.params(query.asset ?? '', query.from ?? '', query.to ?? ''),
-    )) as { json: string }[]
-    return reply.type('application/json').send(`{"data":[${rows.map((r) => r.json).join(',')}]}`)
+    )) as { items: string | null }[]
+    return reply.type('application/json').send(`{"data":[${rows[0]?.items ?? ''}]}`)
   })
   app.addHook('onClose', async () => {
     await run.close()

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js'
 import { findAsset } from '../db/repositories/asset-repository.js'
 import { findRemapTargets } from '../db/repositories/asset-query-repository.js'
-import { consensusHourItems, sourceCandles } from '../db/repositories/candle-repository.js'
+import { consensusHourJson, sourceCandles } from '../db/repositories/candle-repository.js'
 import {
   bucketStartAtOrAfter,
   bucketStarts,
@@ -98,7 +98,7 @@ export async function getCandleRows(db: Db, request: CandleRequest): Promise<Can
     request.source !== undefined
       ? ((await sourceCandles(db, query)).get(request.source) ?? []).map((c) => candleItem(c, request.source))
       : request.interval === '1h'
-        ? (await consensusHourItems(db, query)).map((json) => JSON.parse(json) as CandleItem)
+        ? (JSON.parse(await consensusHourJson(db, query)) as CandleItem[])
         : consensusCandles(await sourceCandles(db, query)).map((c) => candleItem(c, undefined))
   return request.fill === 'null'
     ? fillBuckets(items, request.interval, Date.parse(query.from), Date.parse(query.to))
@@ -107,14 +107,14 @@ export async function getCandleRows(db: Db, request: CandleRequest): Promise<Can
 
 /**
  * `getCandleRows` as the JSON of its array. The hourly consensus without `fill` (a chart's usual
- * question) joins the rollup's items as stored, without reading them into objects and printing
- * them again.
+ * question) is the rollup's items as stored, joined by the database, never read into objects and
+ * printed again.
  */
 export async function getCandleJson(db: Db, request: CandleRequest): Promise<string> {
   if (request.source !== undefined || request.interval !== '1h' || request.fill === 'null')
     return JSON.stringify(await getCandleRows(db, request))
   const query = await candleQuery(db, request)
-  return query ? `[${(await consensusHourItems(db, query)).join(',')}]` : '[]'
+  return query ? consensusHourJson(db, query) : '[]'
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   refreshAllCandleHours,
   refreshCandleHours,
 } from '../../src/db/repositories/candle-hours-repository.js'
-import { consensusHourItems, sourceCandles } from '../../src/db/repositories/candle-repository.js'
+import { consensusHourJson, sourceCandles } from '../../src/db/repositories/candle-repository.js'
 import { candleItem, consensusCandles, type Candle, type CandleItem } from '../../src/domain/candles.js'
 import { keepCandleRollup } from '../../src/jobs/candle-rollup.js'
 import { CANDLE_BUCKETS, type CandleInterval } from '../../src/domain/candle-buckets.js'
@@ -115,8 +115,7 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
       CANDLE_FIXTURE.map((row) => marketRecord('bitcoin', row)),
     )
     const hours = { assetId: 'bitcoin', from: at('00:00'), to: at('14:00') }
-    const consensusHours = async () =>
-      (await consensusHourItems(test.db, hours)).map((json) => JSON.parse(json) as CandleItem)
+    const consensusHours = async () => JSON.parse(await consensusHourJson(test.db, hours)) as CandleItem[]
     const fromSources = await consensusHours()
     expect(fromSources.map((c) => [c.bucket, c.open, c.sources])).toEqual([
       [at('10:00'), 101, ['coingecko', 'coinpaprika']],
@@ -243,9 +242,7 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
             expectedCandles([...stored.values()], interval),
           )
           if (interval === '1h')
-            expect(
-              (await consensusHourItems(test.db, query)).map((j) => JSON.parse(j) as CandleItem),
-            ).toEqual(
+            expect(JSON.parse(await consensusHourJson(test.db, query)) as CandleItem[]).toEqual(
               consensusCandles(new Map(Object.entries(expectedCandles([...stored.values()], '1h')))).map(
                 (c) => candleItem(c, undefined),
               ),

@@ -235,19 +235,22 @@ export async function readCandleHours(
   return rows
 }
 
-/** An asset's hourly consensus `[fromS, toS)` from the rollup, in time order, as the API prints it. */
-export async function readConsensusItems(
+/**
+ * An asset's hourly consensus `[fromS, toS)` from the rollup as the API prints it, in time order and
+ * joined with commas by the database (`string_agg` on both dialects; SQLite has it since 3.44):
+ * a year is one string, not 8,760 rows; `undefined` when the rollup holds no hour there.
+ */
+export async function readConsensusJoined(
   db: Kysely<Database>,
   range: { assetId: string; fromS: number; toS: number },
-): Promise<{ hourS: number; json: string }[]> {
-  const { rows } = await sql<{ hourS: number | string; json: string }>`
-    SELECT hour_s AS "hourS", item AS json
+): Promise<string | undefined> {
+  const { rows } = await sql<{ items: string | null }>`
+    SELECT string_agg(item, ',' ORDER BY hour_s) AS items
     FROM candle_consensus
-    WHERE asset_id = ${range.assetId} AND hour_s >= ${range.fromS} AND hour_s < ${range.toS}
-    ORDER BY hour_s`.execute(db.withoutPlugins())
-  // PostgreSQL answers bigint as a string.
-  if (typeof rows[0]?.hourS === 'string') for (const row of rows) row.hourS = Number(row.hourS)
-  return rows as { hourS: number; json: string }[]
+    WHERE asset_id = ${range.assetId} AND hour_s >= ${range.fromS} AND hour_s < ${range.toS}`.execute(
+    db.withoutPlugins(),
+  )
+  return rows[0]?.items ?? undefined
 }
 
 /** Refreshes until no mark is left, `signal` aborts, or another refresher holds PostgreSQL's lock. */

@@ -6,7 +6,7 @@ import {
   type HourCandle,
 } from '../../domain/candles.js'
 import type { Db } from '../database.js'
-import { readCandleHours, readConsensusItems, staleHoursOverlapping } from './candle-hours-repository.js'
+import { readCandleHours, readConsensusJoined, staleHoursOverlapping } from './candle-hours-repository.js'
 import { rawCandleRows, type CandleRow, type RawCandleQuery } from './candle-sql.js'
 
 /** An asset's candles of `[from, to)`, of one source or all. */
@@ -62,36 +62,43 @@ const toHour = (row: CandleRow): HourCandle => ({
 })
 
 /**
- * The consensus candles of an asset's hours `[from, to)`, oldest first, each as the JSON of the API's
- * candle item: the rollup's consensus, except hours where any source is marked stale, whose
- * consensus is computed from the sources' candles (`sourceCandles`, which takes those from the
- * records).
+ * The consensus candles of an asset's hours `[from, to)`, oldest first, as the JSON array the API
+ * answers: the rollup's consensus, joined by the database, except hours where any source is marked
+ * stale, whose consensus is computed from the sources' candles (`sourceCandles`, which takes those
+ * from the records) and printed in between.
  */
-export async function consensusHourItems(
+export async function consensusHourJson(
   db: Db,
   query: Omit<CandleQuery, 'interval' | 'source'>,
-): Promise<string[]> {
+): Promise<string> {
   const fromS = Date.parse(query.from) / 1000
   const toS = Date.parse(query.to) / 1000
-  const range = { assetId: query.assetId, fromS, toS }
-  const [stale, rolled] = await Promise.all([
-    staleHoursOverlapping(db.kysely, { ...range, source: undefined }),
-    readConsensusItems(db.kysely, range),
-  ])
-  if (stale.length === 0) return rolled.map((r) => r.json)
+  const stale = await staleHoursOverlapping(db.kysely, {
+    assetId: query.assetId,
+    source: undefined,
+    fromS,
+    toS,
+  })
   const spans = disjointSpans(stale.map((s) => [Math.max(fromS, s.fromS), Math.min(toS, s.toS)] as const))
-  const hours = rolled.filter(({ hourS }) => !spans.some(([from, to]) => hourS >= from && hourS < to))
-  for (const [from, to] of spans) {
-    const bySource = await sourceCandles(db, {
-      assetId: query.assetId,
-      interval: '1h',
-      from: new Date(from * 1000).toISOString(),
-      to: new Date(to * 1000).toISOString(),
-    })
-    for (const c of consensusCandles(bySource))
-      hours.push({ hourS: Date.parse(c.bucket) / 1000, json: JSON.stringify(candleItem(c, undefined)) })
+  const parts: string[] = []
+  let at = fromS
+  for (const [from, to] of [...spans, [toS, toS] as [number, number]]) {
+    if (from > at) {
+      const stored = await readConsensusJoined(db.kysely, { assetId: query.assetId, fromS: at, toS: from })
+      if (stored) parts.push(stored)
+    }
+    if (to > from) {
+      const bySource = await sourceCandles(db, {
+        assetId: query.assetId,
+        interval: '1h',
+        from: new Date(from * 1000).toISOString(),
+        to: new Date(to * 1000).toISOString(),
+      })
+      for (const c of consensusCandles(bySource)) parts.push(JSON.stringify(candleItem(c, undefined)))
+    }
+    at = Math.max(at, to)
   }
-  return hours.sort((a, b) => a.hourS - b.hourS).map((h) => h.json)
+  return `[${parts.join(',')}]`
 }
 
 /** Intervals `[from, to)` merged where they overlap or touch, in order. */
