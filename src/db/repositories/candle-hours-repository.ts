@@ -109,13 +109,13 @@ export async function refreshCandleHours(
 ): Promise<number> {
   const marks = await db.kysely
     .selectFrom('candleStale')
-    .select(['assetId', 'source'])
+    .select(['assetId', 'source', 'fromS', 'toS'])
     .orderBy('assetId')
     .orderBy('source')
     .limit(limit)
     .execute()
   let cleared = 0
-  for (let i = 0; i < marks.length; i += MARKS_PER_TRANSACTION) {
+  for (const group of transactionGroups(marks)) {
     if (signal?.aborted) break
     const outcome = await db.kysely.transaction().execute(async (trx) => {
       if (db.kind === 'postgres') {
@@ -124,8 +124,7 @@ export async function refreshCandleHours(
         if (!rows[0]?.locked) return 'busy'
       }
       let n = 0
-      for (const mark of marks.slice(i, i + MARKS_PER_TRANSACTION))
-        if (await refreshMark(trx, db.kind, mark)) n++
+      for (const mark of group) if (await refreshMark(trx, db.kind, mark)) n++
       return n
     })
     if (outcome === 'busy') break
@@ -135,10 +134,29 @@ export async function refreshCandleHours(
 }
 
 /**
- * Marks cleared in one transaction: after a snapshot run every asset of the source holds one, and a
- * commit each would cost the refresh more than its queries.
+ * Narrow marks cleared together, up to 50 a transaction: after a snapshot run every asset of the
+ * source holds one, and a commit each would cost the refresh more than its queries. A mark wider
+ * than a month (a backfill, a migrated database's history) gets a transaction of its own, so SQLite's
+ * write lock is held for one asset's history at a time.
  */
+function transactionGroups<M extends { fromS: number | string; toS: number | string }>(
+  marks: readonly M[],
+): M[][] {
+  const groups: M[][] = []
+  let narrow: M[] = []
+  for (const mark of marks) {
+    if (Number(mark.toS) - Number(mark.fromS) > WIDE_MARK_S) groups.push([mark])
+    else if (narrow.push(mark) === MARKS_PER_TRANSACTION) {
+      groups.push(narrow)
+      narrow = []
+    }
+  }
+  if (narrow.length > 0) groups.push(narrow)
+  return groups
+}
+
 const MARKS_PER_TRANSACTION = 50
+const WIDE_MARK_S = 31 * 24 * HOUR_S
 
 /**
  * Inside `trx`: takes the mark off, then recomputes its hours from the records, and their consensus;
@@ -264,14 +282,18 @@ export async function refreshAllCandleHours(db: Db, signal?: AbortSignal): Promi
 }
 
 /**
- * Rebuilds the whole rollup from the records: for records written around coinpipe (a restore, a bulk
- * COPY), which left no marks. Marks every stored asset and source over all time, then refreshes.
- * (`WHERE true`: SQLite's parser needs it between a SELECT and its upsert clause.)
+ * Rebuilds the rollup from the records (of `assetIds` only, when given): for records written around
+ * coinpipe (a restore, a bulk COPY), which left no marks. Marks every stored asset and source over all
+ * time, then refreshes. (`WHERE true`: SQLite's parser needs it between a SELECT and its upsert clause.)
  */
-export async function rebuildCandleHours(db: Db): Promise<number> {
+export async function rebuildCandleHours(
+  db: Db,
+  { assetIds }: { assetIds?: readonly string[] } = {},
+): Promise<number> {
   await sql`
     INSERT INTO candle_stale (asset_id, source, from_s, to_s)
-    SELECT DISTINCT asset_id, source, 0, ${sql.lit(ALL_TIME_TO_S)} FROM records WHERE true
+    SELECT DISTINCT asset_id, source, 0, ${sql.lit(ALL_TIME_TO_S)} FROM records
+    WHERE ${assetIds === undefined ? sql`true` : sql`asset_id IN (${sql.join(assetIds)})`}
     ON CONFLICT (asset_id, source) DO UPDATE SET from_s = 0, to_s = ${sql.lit(ALL_TIME_TO_S)}`.execute(
     db.kysely,
   )
