@@ -54,11 +54,13 @@ export async function markCandleHoursStale(
 ): Promise<void> {
   const postgres = trx.getExecutor().adapter instanceof PostgresAdapter
   const [least, greatest] = postgres ? ['LEAST', 'GREATEST'] : ['MIN', 'MAX']
+  // Rows are locked in one order by every writer and by the refresher, so two never deadlock.
+  const sorted = [...marks].sort(byMarkKey)
   // Four parameters a row: well under either dialect's limit of bound parameters a statement.
-  for (let i = 0; i < marks.length; i += 1000) {
+  for (let i = 0; i < sorted.length; i += 1000) {
     await trx
       .insertInto('candleStale')
-      .values(marks.slice(i, i + 1000).map((m) => ({ ...m })))
+      .values(sorted.slice(i, i + 1000).map((m) => ({ ...m })))
       .onConflict((oc) =>
         oc.columns(['assetId', 'source']).doUpdateSet({
           fromS: sql`${sql.raw(least)}(candle_stale.from_s, excluded.from_s)`,
@@ -67,6 +69,12 @@ export async function markCandleHoursStale(
       )
       .execute()
   }
+}
+
+/** The one order in which marks are locked: by asset id, then source, as JavaScript compares strings. */
+function byMarkKey(a: { assetId: string; source: string }, b: { assetId: string; source: string }): number {
+  if (a.assetId !== b.assetId) return a.assetId < b.assetId ? -1 : 1
+  return a.source < b.source ? -1 : a.source > b.source ? 1 : 0
 }
 
 /** Inside `trx`: every hour of these assets' records from `source` is stale. */
@@ -115,7 +123,8 @@ export async function refreshCandleHours(
     .limit(limit)
     .execute()
   let cleared = 0
-  for (const group of transactionGroups(marks)) {
+  // In the writers' lock order (see `markCandleHoursStale`), not the database collation's.
+  for (const group of transactionGroups(marks.sort(byMarkKey))) {
     if (signal?.aborted) break
     const outcome = await db.kysely.transaction().execute(async (trx) => {
       if (db.kind === 'postgres') {
