@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import { pino } from 'pino'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
+  markCandleHoursStale,
   rebuildCandleHours,
   refreshAllCandleHours,
   refreshCandleHours,
@@ -70,6 +71,29 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
       CANDLE_FIXTURE.map((row) => marketRecord('bitcoin', row)),
     )
     expect(await marks()).toEqual([])
+  })
+
+  it('widens a mark already there and never narrows it, for any number of marks at once', async () => {
+    const mark = (assetId: string, fromS: number, toS: number) => ({ assetId, source: 'csv', fromS, toS })
+    // More marks than one SQLite statement binds, in no particular order.
+    const many = Array.from({ length: 2_500 }, (_, i) => mark(`asset-${(i * 7919) % 2_500}`, 7_200, 10_800))
+    await test.db.kysely.transaction().execute((trx) => markCandleHoursStale(trx, many))
+    await test.db.kysely
+      .transaction()
+      .execute((trx) =>
+        markCandleHoursStale(trx, [
+          mark('asset-1', 3_600, 7_200),
+          mark('asset-2', 0, 18_000),
+          mark('asset-3', 9_000, 9_600),
+        ]),
+      )
+    const stored = await marks()
+    expect(stored).toHaveLength(2_500)
+    expect(stored.filter((m) => ['asset-1', 'asset-2', 'asset-3'].includes(m.assetId))).toEqual([
+      mark('asset-1', 3_600, 10_800),
+      mark('asset-2', 0, 18_000),
+      mark('asset-3', 7_200, 10_800),
+    ])
   })
 
   it('refreshes hours from the records, reads them from the rollup, and takes stale hours from the records', async () => {
