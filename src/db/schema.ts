@@ -24,6 +24,7 @@ export interface Database {
   candleHours: CandleHourTable
   candleConsensus: CandleConsensusTable
   candleStale: CandleStaleTable
+  candlePending: CandlePendingTable
 }
 
 type Id = Generated<number>
@@ -262,4 +263,14 @@ export interface CandleStaleTable {
   source: string
   fromS: number
   toS: number
+}
+
+/** Hours `[fromS, toS)` of one source that a write touched, for the assets listed; folded into `candle_stale`. */
+export interface CandlePendingTable {
+  id: Id
+  source: string
+  fromS: number
+  toS: number
+  /** A JSON array of asset ids. */
+  assetIds: string
 }

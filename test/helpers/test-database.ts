@@ -6,6 +6,7 @@ import pg from 'pg'
 import { inject } from 'vitest'
 import { parseDatabaseUrl } from '../../src/config.js'
 import { migrateToLatest, openDatabase, type Db } from '../../src/db/database.js'
+import type { Database } from '../../src/db/schema.js'
 
 export type DialectName = 'sqlite' | 'postgres'
 
@@ -20,7 +21,7 @@ export interface TestDatabase {
   /** Runs raw SQL on this database outside the app (to plant faults, count rows). */
   exec(sqlText: string): Promise<void>
   /** How many rows a table holds now. */
-  count(table: 'records' | 'rejections' | 'rawBatches' | 'etlRuns' | 'assets'): Promise<number>
+  count(table: keyof Database): Promise<number>
   destroy(): Promise<void>
 }
 

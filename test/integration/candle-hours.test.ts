@@ -31,18 +31,31 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
   })
   afterAll(() => test.destroy())
   beforeEach(async () => {
-    for (const table of ['records', 'candle_hours', 'candle_consensus', 'candle_stale'])
+    for (const table of ['records', 'candle_hours', 'candle_consensus', 'candle_stale', 'candle_pending'])
       await sql`DELETE FROM ${sql.table(table)}`.execute(test.db.kysely)
   })
 
-  const marks = () =>
-    test.db.kysely
-      .selectFrom('candleStale')
-      .selectAll()
-      .orderBy('assetId')
-      .orderBy('source')
-      .execute()
-      .then((rows) => rows.map((r) => ({ ...r, fromS: Number(r.fromS), toS: Number(r.toS) })))
+  /** Every asset's and source's marked hours: the refresher's, with the writes' pending ones folded in. */
+  const marks = async () => {
+    const merged = new Map<string, { assetId: string; source: string; fromS: number; toS: number }>()
+    const add = (assetId: string, source: string, fromS: number, toS: number) => {
+      const seen = merged.get(`${assetId} ${source}`)
+      merged.set(`${assetId} ${source}`, {
+        assetId,
+        source,
+        fromS: Math.min(seen?.fromS ?? fromS, fromS),
+        toS: Math.max(seen?.toS ?? toS, toS),
+      })
+    }
+    for (const r of await test.db.kysely.selectFrom('candleStale').selectAll().execute())
+      add(r.assetId, r.source, Number(r.fromS), Number(r.toS))
+    for (const r of await test.db.kysely.selectFrom('candlePending').selectAll().execute())
+      for (const assetId of JSON.parse(r.assetIds) as string[])
+        add(assetId, r.source, Number(r.fromS), Number(r.toS))
+    const key = (m: { assetId: string; source: string }) => `${m.assetId} ${m.source}`
+    return [...merged.values()].sort((a, b) => (key(a) < key(b) ? -1 : 1))
+  }
+  const pendingRows = () => test.count('candlePending')
   const daily = (source?: string) =>
     sourceCandles(test.db, {
       assetId: 'bitcoin',
@@ -73,27 +86,36 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
     expect(await marks()).toEqual([])
   })
 
-  it('widens a mark already there and never narrows it, for any number of marks at once', async () => {
+  it('appends a row per source and range of hours, which the refresher folds into one mark per asset, never narrowed', async () => {
     const mark = (assetId: string, fromS: number, toS: number) => ({ assetId, source: 'csv', fromS, toS })
-    // More marks than one SQLite statement binds, in no particular order.
-    const many = Array.from({ length: 2_500 }, (_, i) => mark(`asset-${(i * 7919) % 2_500}`, 7_200, 10_800))
-    await test.db.kysely.transaction().execute((trx) => markCandleHoursStale(trx, many))
-    await test.db.kysely
-      .transaction()
-      .execute((trx) =>
-        markCandleHoursStale(trx, [
-          mark('asset-1', 3_600, 7_200),
-          mark('asset-2', 0, 18_000),
-          mark('asset-3', 9_000, 9_600),
-        ]),
-      )
-    const stored = await marks()
-    expect(stored).toHaveLength(2_500)
-    expect(stored.filter((m) => ['asset-1', 'asset-2', 'asset-3'].includes(m.assetId))).toEqual([
+    const stale = (...m: Parameters<typeof markCandleHoursStale>[1][]) =>
+      test.db.kysely.transaction().execute(async (trx) => {
+        for (const marks of m) await markCandleHoursStale(trx, marks)
+      })
+    // A snapshot run's assets share an hour: one row. More marks than one SQLite statement binds.
+    await stale(Array.from({ length: 2_500 }, (_, i) => mark(`asset-${(i * 7919) % 2_500}`, 7_200, 10_800)))
+    await stale([mark('asset-1', 3_600, 7_200), mark('asset-2', 0, 18_000), mark('asset-3', 9_000, 9_600)])
+    expect(await pendingRows()).toBe(4)
+    // `limit: 0`: the fold alone, no mark refreshed.
+    expect(await refreshCandleHours(test.db, { limit: 0 })).toBe(0)
+    expect(await pendingRows()).toBe(0)
+    const folded = await test.db.kysely.selectFrom('candleStale').selectAll().orderBy('assetId').execute()
+    expect(folded).toHaveLength(2_500)
+    const some = (rows: { assetId: string; source: string; fromS: number; toS: number }[]) =>
+      rows
+        .filter((m) => ['asset-1', 'asset-2', 'asset-3'].includes(m.assetId))
+        .map((m) => ({ ...m, fromS: Number(m.fromS), toS: Number(m.toS) }))
+    expect(some(folded)).toEqual([
       mark('asset-1', 3_600, 10_800),
       mark('asset-2', 0, 18_000),
       mark('asset-3', 7_200, 10_800),
     ])
+    // A later fold widens the marks already there, and never narrows one.
+    await stale([mark('asset-1', 0, 3_600)], [mark('asset-3', 9_000, 9_600)])
+    await refreshCandleHours(test.db, { limit: 0 })
+    expect(
+      some(await test.db.kysely.selectFrom('candleStale').selectAll().orderBy('assetId').execute()),
+    ).toEqual([mark('asset-1', 0, 10_800), mark('asset-2', 0, 18_000), mark('asset-3', 7_200, 10_800)])
   })
 
   it('refreshes hours from the records, reads them from the rollup, and takes stale hours from the records', async () => {
@@ -237,7 +259,7 @@ describe.each(DIALECTS)('the candles hourly rollup on %s', (dialect) => {
     )
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 6 }), async (steps) => {
-        for (const table of ['records', 'candle_hours', 'candle_consensus', 'candle_stale'])
+        for (const table of ['records', 'candle_hours', 'candle_consensus', 'candle_stale', 'candle_pending'])
           await sql`DELETE FROM ${sql.table(table)}`.execute(test.db.kysely)
         const stored = new Map<string, NewRecord>()
         for (const st of steps) {

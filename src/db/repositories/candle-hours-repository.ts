@@ -45,50 +45,32 @@ export function staleHoursOf(batch: RecordBatch): StaleHours[] {
 const hourOf = (iso: string) => Math.floor(Date.parse(iso) / 1000 / HOUR_S) * HOUR_S
 
 /**
- * Inside `trx`, the transaction that wrote the records: widens each asset's and source's mark to
- * cover the hours given, so readers take them from the records until the refresher has caught up.
+ * Inside `trx`, the transaction that wrote the records: appends the hours given to `candle_pending`,
+ * one row per source and range with the assets that share it, so readers take those hours from the
+ * records until the refresher has caught up. Appends only: no writer locks a mark, so writers never
+ * wait on each other or on the refresher for one.
  */
 export async function markCandleHoursStale(
   trx: Kysely<Database>,
   marks: readonly StaleHours[],
 ): Promise<void> {
-  if (marks.length === 0) return
-  // Rows are locked in one order by every writer and by the refresher, so two never deadlock.
-  const sorted = [...marks].sort(byMarkKey)
-  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-    // One statement text whatever the count, with four array parameters rather than four a mark:
-    // a batch's 200 marks upsert in 3.3 ms instead of 5.0 (the CSV import's write path).
-    const column = <K extends keyof StaleHours>(key: K) => sorted.map((m) => m[key])
-    await sql`
-      INSERT INTO candle_stale (asset_id, source, from_s, to_s)
-      SELECT asset_id, source, from_s, to_s
-      FROM unnest(${column('assetId')}::text[], ${column('source')}::text[], ${column('fromS')}::int8[],
-                  ${column('toS')}::int8[]) WITH ORDINALITY AS m(asset_id, source, from_s, to_s, ord)
-      ORDER BY ord
-      ON CONFLICT (asset_id, source) DO UPDATE SET
-        from_s = LEAST(candle_stale.from_s, excluded.from_s),
-        to_s = GREATEST(candle_stale.to_s, excluded.to_s)`.execute(trx)
-    return
+  const ranges = new Map<string, { source: string; fromS: number; toS: number; assetIds: Set<string> }>()
+  for (const { assetId, source, fromS, toS } of marks) {
+    const key = `${source}\0${fromS}\0${toS}`
+    const range = ranges.get(key)
+    if (range) range.assetIds.add(assetId)
+    else ranges.set(key, { source, fromS, toS, assetIds: new Set([assetId]) })
   }
-  // Four parameters a row: well under SQLite's limit of bound parameters a statement.
-  for (let i = 0; i < sorted.length; i += 1000) {
+  const rows = [...ranges.values()].map(({ assetIds, ...range }) => ({
+    ...range,
+    assetIds: JSON.stringify([...assetIds]),
+  }))
+  // Four parameters a row: well under either dialect's limit of bound parameters a statement.
+  for (let i = 0; i < rows.length; i += 1000)
     await trx
-      .insertInto('candleStale')
-      .values(sorted.slice(i, i + 1000).map((m) => ({ ...m })))
-      .onConflict((oc) =>
-        oc.columns(['assetId', 'source']).doUpdateSet({
-          fromS: sql`MIN(candle_stale.from_s, excluded.from_s)`,
-          toS: sql`MAX(candle_stale.to_s, excluded.to_s)`,
-        }),
-      )
+      .insertInto('candlePending')
+      .values(rows.slice(i, i + 1000))
       .execute()
-  }
-}
-
-/** The one order in which marks are locked: by asset id, then source, as JavaScript compares strings. */
-function byMarkKey(a: { assetId: string; source: string }, b: { assetId: string; source: string }): number {
-  if (a.assetId !== b.assetId) return a.assetId < b.assetId ? -1 : 1
-  return a.source < b.source ? -1 : a.source > b.source ? 1 : 0
 }
 
 /** Inside `trx`: every hour of these assets' records from `source` is stale. */
@@ -103,32 +85,62 @@ export async function markAssetsStale(
   )
 }
 
-/** The marks of an asset (one source's, or all) that overlap hours `[fromS, toS)`. */
+/**
+ * The marks of an asset (one source's, or all) that overlap hours `[fromS, toS)`: the refresher's
+ * (`candle_stale`) and the writes' not yet folded into them (`candle_pending`), in one statement.
+ */
 export async function staleHoursOverlapping(
   db: Kysely<Database>,
   query: { assetId: string; source?: string | undefined; fromS: number; toS: number },
 ): Promise<StaleHours[]> {
-  let select = db
-    .selectFrom('candleStale')
-    .select(['assetId', 'source', 'fromS', 'toS'])
-    .where('assetId', '=', query.assetId)
-    .where('fromS', '<', query.toS)
-    .where('toS', '>', query.fromS)
-  if (query.source !== undefined) select = select.where('source', '=', query.source)
-  const rows = await select.execute()
-  return rows.map((r) => ({ ...r, fromS: Number(r.fromS), toS: Number(r.toS) }))
+  const { assetId, source, fromS, toS } = query
+  const ofSource = source === undefined ? sql`` : sql`AND source = ${source}`
+  const listed =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? sql`asset_ids::jsonb ? ${assetId}`
+      : sql`EXISTS (SELECT 1 FROM json_each(asset_ids) WHERE value = ${assetId})`
+  const { rows } = await sql<{ source: string; fromS: number | string; toS: number | string }>`
+    SELECT source, from_s AS "fromS", to_s AS "toS" FROM candle_stale
+    WHERE asset_id = ${assetId} AND from_s < ${toS} AND to_s > ${fromS} ${ofSource}
+    UNION ALL
+    SELECT source, from_s, to_s FROM candle_pending
+    WHERE from_s < ${toS} AND to_s > ${fromS} ${ofSource} AND ${listed}`.execute(db.withoutPlugins())
+  // Pending rows of one source overlap each other and the refresher's mark: merged per source, so a
+  // reader takes each hour from the records once.
+  const bySource = new Map<string, [number, number][]>()
+  for (const r of rows) {
+    const spans = bySource.get(r.source) ?? []
+    spans.push([Number(r.fromS), Number(r.toS)])
+    bySource.set(r.source, spans)
+  }
+  return [...bySource].flatMap(([source, spans]) =>
+    disjointSpans(spans).map(([from, to]) => ({ assetId, source, fromS: from, toS: to })),
+  )
+}
+
+/** Intervals `[from, to)` merged where they overlap or touch, in order. */
+export function disjointSpans(spans: readonly (readonly [number, number])[]): [number, number][] {
+  const merged: [number, number][] = []
+  for (const [from, to] of [...spans].sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1)
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to)
+    else merged.push([from, to])
+  }
+  return merged
 }
 
 /**
- * Brings the rollup up to date for at most `limit` marks, in asset id order: per mark, inside a
- * transaction, takes the mark off, then recomputes its hours from the records (a write that lands
- * after the mark is taken widens a new one). On PostgreSQL one refresher works at a time; another
- * returns at once. Returns how many marks it cleared.
+ * Brings the rollup up to date for at most `limit` marks, in asset id order: first folds the writes'
+ * pending rows into the marks, then per mark, inside a transaction, takes the mark off and recomputes
+ * its hours from the records (a write that lands after the mark is taken leaves a new pending row).
+ * On PostgreSQL one refresher works at a time; another returns at once. Returns how many marks it
+ * cleared.
  */
 export async function refreshCandleHours(
   db: Db,
   { limit = 100, signal }: { limit?: number; signal?: AbortSignal } = {},
 ): Promise<number> {
+  if ((await foldPendingMarks(db)) === 'busy') return 0
   const marks = await db.kysely
     .selectFrom('candleStale')
     .select(['assetId', 'source', 'fromS', 'toS'])
@@ -137,23 +149,111 @@ export async function refreshCandleHours(
     .limit(limit)
     .execute()
   let cleared = 0
-  // In the writers' lock order (see `markCandleHoursStale`), not the database collation's.
-  for (const group of transactionGroups(marks.sort(byMarkKey))) {
+  for (const group of transactionGroups(marks)) {
     if (signal?.aborted) break
-    const outcome = await db.kysely.transaction().execute(async (trx) => {
-      if (db.kind === 'postgres') {
-        const { rows } = await sql<{ locked: boolean }>`
-          SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK}) AS locked`.execute(trx)
-        if (!rows[0]?.locked) return 'busy'
+    const outcome = await asRefresher(db, async (trx) => {
+      // The consensus of an asset's hours once, after every source of the group has refreshed them.
+      const refreshed = new Map<string, [number, number][]>()
+      for (const mark of group) {
+        const hours = await refreshMark(trx, db.kind, mark)
+        if (hours) refreshed.set(mark.assetId, [...(refreshed.get(mark.assetId) ?? []), hours])
       }
-      let n = 0
-      for (const mark of group) if (await refreshMark(trx, db.kind, mark)) n++
-      return n
+      for (const [assetId, spans] of refreshed)
+        for (const [fromS, toS] of disjointSpans(spans)) await refreshConsensusHours(trx, assetId, fromS, toS)
+      return [...refreshed.values()].reduce((n, spans) => n + spans.length, 0)
     })
     if (outcome === 'busy') break
     cleared += outcome
   }
   return cleared
+}
+
+/**
+ * `work` in a transaction of the one refresher: on PostgreSQL, 'busy' at once when another holds
+ * the refresher's lock (SQLite's write lock already makes every write transaction the only one).
+ */
+async function asRefresher<T>(db: Db, work: (trx: Kysely<Database>) => Promise<T>): Promise<T | 'busy'> {
+  return db.kysely.transaction().execute(async (trx) => {
+    if (db.kind === 'postgres') {
+      const { rows } = await sql<{ locked: boolean }>`
+        SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK}) AS locked`.execute(trx)
+      if (!rows[0]?.locked) return 'busy'
+    }
+    return work(trx)
+  })
+}
+
+/**
+ * Folds the committed pending rows (up to `PENDING_PER_FOLD` of them) into `candle_stale`, one mark
+ * per asset and source widened to cover them, and deletes them, in one transaction. A write not yet
+ * committed is not seen, and neither are its records: its rows are folded by a later refresh.
+ */
+async function foldPendingMarks(db: Db): Promise<number | 'busy'> {
+  return asRefresher(db, async (trx) => {
+    const pending = await trx
+      .selectFrom('candlePending')
+      .select(['id', 'source', 'fromS', 'toS', 'assetIds'])
+      .orderBy('id')
+      .limit(PENDING_PER_FOLD)
+      .execute()
+    if (pending.length === 0) return 0
+    const marks = new Map<string, StaleHours>()
+    for (const row of pending) {
+      const fromS = Number(row.fromS)
+      const toS = Number(row.toS)
+      for (const assetId of JSON.parse(row.assetIds) as string[]) {
+        const key = `${assetId}\0${row.source}`
+        const mark = marks.get(key)
+        marks.set(key, {
+          assetId,
+          source: row.source,
+          fromS: mark ? Math.min(mark.fromS, fromS) : fromS,
+          toS: mark ? Math.max(mark.toS, toS) : toS,
+        })
+      }
+    }
+    await upsertStaleMarks(trx, [...marks.values()])
+    await trx
+      .deleteFrom('candlePending')
+      .where(
+        'id',
+        'in',
+        pending.map((row) => row.id),
+      )
+      .execute()
+    return pending.length
+  })
+}
+
+const PENDING_PER_FOLD = 500
+
+/** Inside the refresher's transaction: widens (or adds) each asset's and source's mark to cover `marks`. */
+async function upsertStaleMarks(trx: Kysely<Database>, marks: readonly StaleHours[]): Promise<void> {
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    // One statement text whatever the count, with four array parameters rather than four a mark.
+    const column = <K extends keyof StaleHours>(key: K) => marks.map((m) => m[key])
+    await sql`
+      INSERT INTO candle_stale (asset_id, source, from_s, to_s)
+      SELECT * FROM unnest(${column('assetId')}::text[], ${column('source')}::text[],
+                           ${column('fromS')}::int8[], ${column('toS')}::int8[])
+      ON CONFLICT (asset_id, source) DO UPDATE SET
+        from_s = LEAST(candle_stale.from_s, excluded.from_s),
+        to_s = GREATEST(candle_stale.to_s, excluded.to_s)`.execute(trx)
+    return
+  }
+  // Four parameters a row: well under SQLite's limit of bound parameters a statement.
+  for (let i = 0; i < marks.length; i += 1000) {
+    await trx
+      .insertInto('candleStale')
+      .values(marks.slice(i, i + 1000).map((m) => ({ ...m })))
+      .onConflict((oc) =>
+        oc.columns(['assetId', 'source']).doUpdateSet({
+          fromS: sql`MIN(candle_stale.from_s, excluded.from_s)`,
+          toS: sql`MAX(candle_stale.to_s, excluded.to_s)`,
+        }),
+      )
+      .execute()
+  }
 }
 
 /**
@@ -182,21 +282,21 @@ const MARKS_PER_TRANSACTION = 50
 const WIDE_MARK_S = 31 * 24 * HOUR_S
 
 /**
- * Inside `trx`: takes the mark off, then recomputes its hours from the records, and their consensus;
- * false when another refresher took it first.
+ * Inside `trx`: takes the mark off, then recomputes its hours from the records; returns those hours
+ * `[fromS, toS)`, whose consensus is then stale, or undefined when another refresher took the mark.
  */
 async function refreshMark(
   trx: Kysely<Database>,
   kind: Db['kind'],
   { assetId, source }: { assetId: string; source: string },
-): Promise<boolean> {
+): Promise<[number, number] | undefined> {
   const taken = await trx
     .deleteFrom('candleStale')
     .where('assetId', '=', assetId)
     .where('source', '=', source)
     .returning(['fromS', 'toS'])
     .executeTakeFirst()
-  if (!taken) return false
+  if (!taken) return undefined
   const fromS = Number(taken.fromS)
   const toS = Number(taken.toS)
   await trx
@@ -218,8 +318,7 @@ async function refreshMark(
     SELECT ${assetId}, source, bucket, open, high, low, close, cap, volume, points FROM (${hours}) h`.execute(
     trx,
   )
-  await refreshConsensusHours(trx, assetId, fromS, toS)
-  return true
+  return [fromS, toS]
 }
 
 /**
@@ -313,12 +412,14 @@ export async function rebuildCandleHours(
   db: Db,
   { assetIds }: { assetIds?: readonly string[] } = {},
 ): Promise<number> {
-  await sql`
-    INSERT INTO candle_stale (asset_id, source, from_s, to_s)
-    SELECT DISTINCT asset_id, source, 0, ${sql.lit(ALL_TIME_TO_S)} FROM records
-    WHERE ${assetIds === undefined ? sql`true` : sql`asset_id IN (${sql.join(assetIds)})`}
-    ON CONFLICT (asset_id, source) DO UPDATE SET from_s = 0, to_s = ${sql.lit(ALL_TIME_TO_S)}`.execute(
-    db.kysely,
-  )
+  await db.kysely.transaction().execute(async (trx) => {
+    // Waits for the refresher's lock: only a refresher writes `candle_stale`.
+    if (db.kind === 'postgres') await sql`SELECT pg_advisory_xact_lock(${REFRESH_LOCK})`.execute(trx)
+    await sql`
+      INSERT INTO candle_stale (asset_id, source, from_s, to_s)
+      SELECT DISTINCT asset_id, source, 0, ${sql.lit(ALL_TIME_TO_S)} FROM records
+      WHERE ${assetIds === undefined ? sql`true` : sql`asset_id IN (${sql.join(assetIds)})`}
+      ON CONFLICT (asset_id, source) DO UPDATE SET from_s = 0, to_s = ${sql.lit(ALL_TIME_TO_S)}`.execute(trx)
+  })
   return refreshAllCandleHours(db)
 }

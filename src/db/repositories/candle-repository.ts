@@ -6,7 +6,13 @@ import {
   type HourCandle,
 } from '../../domain/candles.js'
 import type { Db } from '../database.js'
-import { readCandleHours, readConsensusJoined, staleHoursOverlapping } from './candle-hours-repository.js'
+import {
+  disjointSpans,
+  readCandleHours,
+  readConsensusJoined,
+  staleHoursOverlapping,
+  type StaleHours,
+} from './candle-hours-repository.js'
 import { rawCandleRows, type CandleRow, type RawCandleQuery } from './candle-sql.js'
 
 /** An asset's candles of `[from, to)`, of one source or all. */
@@ -19,7 +25,12 @@ export type CandleQuery = RawCandleQuery
  * same way; the hours are then folded into the interval's buckets: the open of the first hour, the
  * close, market cap and volume of the last, the highest high, the lowest low and every point.
  */
-export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<string, Candle[]>> {
+export async function sourceCandles(
+  db: Db,
+  query: CandleQuery,
+  /** The marks overlapping the range, when the caller has read them already. */
+  known?: readonly StaleHours[],
+): Promise<Map<string, Candle[]>> {
   if (query.interval === '5m') {
     const { rows } = await rawCandleRows(db.kind, query).execute(db.kysely)
     return foldHours(rows.map(toHour), query.interval)
@@ -28,7 +39,7 @@ export async function sourceCandles(db: Db, query: CandleQuery): Promise<Map<str
   const toS = Date.parse(query.to) / 1000
   const range = { assetId: query.assetId, source: query.source, fromS, toS }
   const [stale, rolled] = await Promise.all([
-    staleHoursOverlapping(db.kysely, range),
+    known ?? staleHoursOverlapping(db.kysely, range),
     readCandleHours(db.kysely, range),
   ])
   if (stale.length === 0) return foldHours(rolled, query.interval)
@@ -88,26 +99,15 @@ export async function consensusHourJson(
       if (stored) parts.push(stored)
     }
     if (to > from) {
-      const bySource = await sourceCandles(db, {
-        assetId: query.assetId,
-        interval: '1h',
-        from: new Date(from * 1000).toISOString(),
-        to: new Date(to * 1000).toISOString(),
-      })
+      const span = { assetId: query.assetId, interval: '1h' as const }
+      const bySource = await sourceCandles(
+        db,
+        { ...span, from: new Date(from * 1000).toISOString(), to: new Date(to * 1000).toISOString() },
+        stale.filter((s) => s.fromS < to && s.toS > from),
+      )
       for (const c of consensusCandles(bySource)) parts.push(JSON.stringify(candleItem(c, undefined)))
     }
     at = Math.max(at, to)
   }
   return `[${parts.join(',')}]`
-}
-
-/** Intervals `[from, to)` merged where they overlap or touch, in order. */
-function disjointSpans(spans: readonly (readonly [number, number])[]): [number, number][] {
-  const merged: [number, number][] = []
-  for (const [from, to] of [...spans].sort((a, b) => a[0] - b[0])) {
-    const last = merged.at(-1)
-    if (last && from <= last[1]) last[1] = Math.max(last[1], to)
-    else merged.push([from, to])
-  }
-  return merged
 }
