@@ -4,7 +4,7 @@ import type { DatabaseConfig } from '../config.js'
 import type { MarketValues, RecordBatch } from '../domain/record.js'
 import { migrationProvider } from './migrations/index.js'
 import type { Database } from './schema.js'
-import { markCandleHoursStale, staleHoursOf } from './repositories/candle-hours-repository.js'
+import { markCandleHoursStale, staleHoursOf } from './repositories/candle-marks-repository.js'
 import { traceQueries } from '../telemetry/query-spans.js'
 import { tracingEnabled } from '../telemetry/tracing.js'
 
@@ -72,7 +72,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Db> {
 /**
  * Every write of records, whichever path it takes, also marks the hours it wrote as stale for the
  * candles' hourly rollup, in the same transaction: a reader then never takes a lagging hour from the
- * rollup (`candle-hours-repository.ts`).
+ * rollup (`candle-marks-repository.ts`).
  */
 function markingCandleHours(db: Db): Db {
   const write = db.writeRecords.bind(db)

@@ -20,7 +20,7 @@ import {
 } from '../db/repositories/identity-repository.js'
 import type { AliasMethod, Database } from '../db/schema.js'
 import { MARKET_FIELDS, sameMarketValues, type MarketValues } from '../domain/record.js'
-import { markAssetsStale } from '../db/repositories/candle-hours-repository.js'
+import { markAssetsStale } from '../db/repositories/candle-marks-repository.js'
 import { sourceAssetKey } from './identity-keys.js'
 import type { IdentitySettings } from './identity-settings.js'
 import { resolveIdentities, type Resolution, type SourceAssetEvidence } from './resolve-identities.js'

@@ -2,8 +2,8 @@ import fc from 'fast-check'
 import { sql } from 'kysely'
 import { pino } from 'pino'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { markCandleHoursStale } from '../../src/db/repositories/candle-marks-repository.js'
 import {
-  markCandleHoursStale,
   rebuildCandleHours,
   refreshAllCandleHours,
   refreshCandleHours,

@@ -6,13 +6,8 @@ import {
   type HourCandle,
 } from '../../domain/candles.js'
 import type { Db } from '../database.js'
-import {
-  disjointSpans,
-  readCandleHours,
-  readConsensusJoined,
-  staleHoursOverlapping,
-  type StaleHours,
-} from './candle-hours-repository.js'
+import { readCandleHours, readConsensusJoined } from './candle-hours-repository.js'
+import { disjointSpans, staleHoursOverlapping, type StaleHours } from './candle-marks-repository.js'
 import { rawCandleRows, type CandleRow, type RawCandleQuery } from './candle-sql.js'
 
 /** An asset's candles of `[from, to)`, of one source or all. */
@@ -99,10 +94,10 @@ export async function consensusHourJson(
       if (stored) parts.push(stored)
     }
     if (to > from) {
-      const span = { assetId: query.assetId, interval: '1h' as const }
+      const iso = (s: number) => new Date(s * 1000).toISOString()
       const bySource = await sourceCandles(
         db,
-        { ...span, from: new Date(from * 1000).toISOString(), to: new Date(to * 1000).toISOString() },
+        { assetId: query.assetId, interval: '1h', from: iso(from), to: iso(to) },
         stale.filter((s) => s.fromS < to && s.toS > from),
       )
       for (const c of consensusCandles(bySource)) parts.push(JSON.stringify(candleItem(c, undefined)))
